@@ -1,0 +1,137 @@
+# autoban - see README.md.
+#
+# Variables you may set on the command line:
+#   PREFIX   where banhelper and the man pages go          (/usr/local)
+#   DESTDIR  staging root for packaging                     (empty)
+#   PAMDIR   the system's PAM module directory  (from pkg-config pam)
+#   CONFDIR  where autoban.conf is installed if absent  (/etc/security)
+#   WERROR   -Werror by default; WERROR= to build with warnings only
+#   CFLAGS   optimisation and debug flags                  (-O2 -g)
+#   LMDB_STATIC  1: link liblmdb.a into the PAM module (see
+#            pam_module/lmdb_link.c); 0: link liblmdb.so    (1)
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+PAMDIR	?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+CONFDIR	?= /etc/security
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WERROR	?= -Werror
+WARN	= -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
+	  -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
+	  $(WERROR)
+# Every object is position-independent: the same lib/ objects go into the
+# PAM module and into banhelper.  Hidden visibility keeps the module's
+# exports to the version script's list.
+BASEFLAGS = -std=gnu11 -fPIC -fvisibility=hidden -D_FORTIFY_SOURCE=2 \
+	  -fstack-protector-strong -Iinclude -MMD -MP
+ALL_CFLAGS = $(BASEFLAGS) $(WARN) $(CFLAGS)
+LDHARDEN = -Wl,-z,relro,-z,now -Wl,--as-needed
+
+B	= build
+
+LMDB_STATIC ?= 1
+LIBDIR_MA := $(shell pkg-config --variable=libdir lmdb 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
+ifeq ($(LMDB_STATIC),1)
+MOD_LMDB = $(B)/pam_module/lmdb_link.o $(LIBDIR_MA)/liblmdb.a -lpthread
+else
+MOD_LMDB = -llmdb
+endif
+
+LIB_SRC	= lib/util.c lib/addr.c lib/config.c lib/store.c lib/policy.c lib/wake.c
+LIB_OBJ	= $(LIB_SRC:%.c=$(B)/%.o)
+
+MOD_SRC	= pam_module/pam_autoban.c
+MOD_OBJ	= $(MOD_SRC:%.c=$(B)/%.o)
+MODULE	= $(B)/pam_autoban.so
+
+HELPER_SRC = banhelper/main.c banhelper/cli.c banhelper/daemon.c \
+	  banhelper/fw.c banhelper/fw_nft.c banhelper/fw_ipset.c banhelper/caps.c
+HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/%.o)
+HELPER	= $(B)/banhelper
+
+UNIT_TESTS = test_addr test_config test_policy test_store test_util
+UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
+TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam
+
+all: $(MODULE) $(HELPER)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libautoban.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# The module: only pam_sm_* exported, no undefined symbols, and never
+# libnftables (GPL-2, and it exits on out-of-memory).  Two load segments
+# instead of four (noseparate-code): it is mapped on every connection.
+$(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map \
+	  $(if $(filter 1,$(LMDB_STATIC)),$(B)/pam_module/lmdb_link.o)
+	$(CC) -shared -o $@ $(MOD_OBJ) $(B)/libautoban.a $(MOD_LMDB) \
+	  -Wl,--version-script=pam_module/exports.map -Wl,-z,defs $(LDHARDEN) \
+	  -Wl,-z,noseparate-code $(LDFLAGS) -lpam
+
+$(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
+	$(CC) -pie -o $@ $(HELPER_OBJ) $(B)/libautoban.a $(LDHARDEN) \
+	  $(LDFLAGS) -lnftables -lcap -llmdb
+
+$(B)/tests/%: tests/unit/%.c $(B)/libautoban.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libautoban.a -lcmocka -llmdb
+
+$(B)/tests/pamdrive: tests/pam/pamdrive.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpam -lpthread
+
+$(B)/tests/pam_testpw.so: tests/pam/pam_testpw.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $< -lpam
+
+$(B)/tests/test_pam: tests/pam/test_pam.c $(B)/libautoban.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libautoban.a -lcmocka -lpam -llmdb \
+	  -lpthread
+
+tests: all $(UNIT_BINS) $(TOOL_BINS)
+
+# The one test command (README.md, .ci/run): every suite, then the line
+# "N passed, N failed".
+check: tests
+	@bash tests/run
+
+install: all
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(CONFDIR)
+	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_autoban.so
+	install -m 0755 $(HELPER) $(DESTDIR)$(SBINDIR)/banhelper
+	install -m 0644 man/pam_autoban.8 man/banhelper.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/autoban.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	@if [ -e $(DESTDIR)$(CONFDIR)/autoban.conf ]; then \
+	  echo "keeping existing $(DESTDIR)$(CONFDIR)/autoban.conf"; \
+	else \
+	  install -m 0644 conf/autoban.conf $(DESTDIR)$(CONFDIR)/autoban.conf; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_autoban.so $(DESTDIR)$(SBINDIR)/banhelper \
+	  $(DESTDIR)$(MANDIR)/man8/pam_autoban.8 \
+	  $(DESTDIR)$(MANDIR)/man8/banhelper.8 \
+	  $(DESTDIR)$(MANDIR)/man5/autoban.conf.5
+
+demo: all
+	@bash tests/e2e/demo.sh
+
+bench: all tests
+	@bash bench/run-all.sh
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all tests check install uninstall demo bench clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,400 @@
+/*
+ * autoban.h - what crosses files: the shared core that pam_autoban.so and
+ * banhelper both call.
+ *
+ * Conventions (see ../README.md and the house style):
+ *  - functions return 0 on success, a negative AB_E* code or -errno on
+ *    failure; ab_strerror() gives the text;
+ *  - nothing here exits, aborts or prints: messages go through the
+ *    caller's struct ab_log;
+ *  - nothing keeps state in statics: every handle is the caller's.
+ */
+#ifndef AUTOBAN_H
+#define AUTOBAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <syslog.h>
+
+/* ---- paths and names (the only place they are spelled) ---------------- */
+
+#define AB_CONF_PATH		"/etc/security/autoban.conf"
+#define AB_DB_DIR		"/var/lib/autoban"
+#define AB_RUN_DIR		"/run/autoban"
+#define AB_BANS_FILE		"bans.mdb"	/* in db: durable bans */
+#define AB_COUNTS_FILE		"counts.mdb"	/* in runtime_dir: counts */
+#define AB_WAKE_SOCK		"wake.sock"	/* in runtime_dir */
+#define AB_PID_FILE		"banhelper.pid"	/* in runtime_dir */
+#define AB_ATTEMPT_ENV		"AUTOBAN_ATTEMPT" /* PAM env, one-line mode */
+
+/* ---- errors ------------------------------------------------------------ */
+
+enum {
+	AB_ECONFIG = -10000,	/* configuration error */
+	AB_EUNTRUSTED,		/* file or directory fails the trust checks */
+	AB_ECORRUPT,		/* store is not a valid autoban store */
+	AB_EVERSION,		/* store written by an incompatible version */
+	AB_EFULL,		/* store full even after pruning */
+	AB_ELOCKED,		/* store lock not obtained in time */
+	AB_EADDR,		/* not an IP address or prefix */
+	AB_ESTORE,		/* other LMDB failure (details were logged) */
+	AB_ENOTFOUND,		/* no such record */
+	AB_EFIREWALL,		/* the firewall refused a change */
+	AB_EIGNORED,		/* address is loopback or in ignoreip */
+};
+
+/* Text for a code returned by any function here; never NULL. */
+const char *ab_strerror(int err);
+
+/* ---- logging ----------------------------------------------------------- */
+
+/*
+ * Shared code logs through this callback so it never needs to know whether
+ * it runs in sshd (pam_syslog) or in banhelper (stderr or syslog).  prio is
+ * a syslog priority.  fn may be NULL: messages are then dropped.
+ */
+struct ab_log {
+	void (*fn)(void *ctx, int prio, const char *msg);
+	void *ctx;
+};
+
+/* Format and send one message through log (may be NULL). */
+void ab_logf(const struct ab_log *log, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Copy at most outlen-1 bytes of in to out with every byte outside printable
+ * ASCII, and the backslash, written as \xHH (\\ for the backslash); an
+ * over-long value ends in "...".  in may be NULL ("(null)").  Returns out.
+ */
+char *ab_escape(const char *in, char *out, size_t outlen);
+
+/* Write a duration as "1w2d3h4m5s" (largest units, zeros left out). */
+char *ab_fmt_duration(int64_t secs, char *out, size_t outlen);
+
+/* ---- addresses --------------------------------------------------------- */
+
+/*
+ * An IPv4 or IPv6 address or prefix.  IPv4 uses a[0..3]; bytes past the
+ * prefix are always zero once addr_mask() has run.
+ */
+struct ab_addr {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t plen;		/* 0..32 or 0..128 */
+	uint8_t a[16];
+};
+
+#define AB_ADDRSTRLEN	(46 + 4)	/* INET6_ADDRSTRLEN + "/128" */
+#define AB_RHOST_MAX	255		/* longer PAM_RHOST values are refused */
+
+/*
+ * Parse a host address as PAM_RHOST carries it: IPv4, IPv6, IPv4-mapped
+ * IPv6 (returned as IPv4), optional [brackets] and %zone.  Never resolves
+ * names.  plen is set to the full length.  Returns 0 or AB_EADDR.
+ */
+int addr_parse(const char *s, struct ab_addr *out);
+
+/*
+ * Parse "ADDR" or "ADDR/LEN" (admin input, ignoreip).  A bare ADDR gets the
+ * full length.  Host bits past LEN must be zero unless loose is set, in which
+ * case they are cleared.  Returns 0 or AB_EADDR.
+ */
+int addr_parse_prefix(const char *s, int loose, struct ab_addr *out);
+
+/* Clear every bit past plen and set a->plen (clamped to the family). */
+void addr_mask(struct ab_addr *a, unsigned plen);
+
+/* 1 if host lies inside net (same family, first net->plen bits equal). */
+int addr_contains(const struct ab_addr *net, const struct ab_addr *host);
+
+/* 1 for 127.0.0.0/8 and ::1. */
+int addr_is_loopback(const struct ab_addr *a);
+
+/* "203.0.113.7", "2001:db8::/64": the address, "/LEN" when not full. */
+char *addr_format(const struct ab_addr *a, char *out, size_t outlen);
+
+/* Number of address bits of the family (32 or 128). */
+static inline unsigned addr_bits(const struct ab_addr *a)
+{
+	return a->family == 4 ? 32 : 128;
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+#define AB_PATH_MAX		256
+#define AB_IGNORE_MAX		256
+#define AB_PORTS_MAX		32
+#define AB_MAXRETRY_MAX		100
+#define AB_DURATION_MAX		(366LL * 86400)	/* longest ban: a year */
+
+enum ab_on_error { AB_ON_ERROR_OPEN = 0, AB_ON_ERROR_CLOSED = 1 };
+enum ab_backend { AB_BACKEND_NFT = 0, AB_BACKEND_IPSET = 1 };
+
+struct ab_config {
+	unsigned maxretry;		/* failures allowed in findtime */
+	int64_t findtime;		/* seconds */
+	int64_t bantime;		/* seconds, first ban */
+	unsigned bantime_increment;	/* factor per repeat ban, 1 = off */
+	int64_t bantime_max;		/* seconds */
+	int64_t forget_after;		/* seconds an offence is remembered */
+	unsigned ipv4_prefix;		/* unit counted and banned */
+	unsigned ipv6_prefix;
+	int on_error;			/* enum ab_on_error */
+	char db[AB_PATH_MAX];		/* directory of the durable store */
+	char runtime_dir[AB_PATH_MAX];	/* directory of counts, socket */
+	size_t mapsize;			/* LMDB map size of each store */
+	size_t nignore;
+	struct ab_addr ignore[AB_IGNORE_MAX];
+	/* banhelper only */
+	int backend;			/* enum ab_backend */
+	size_t nports;
+	uint16_t ports[AB_PORTS_MAX];	/* empty: drop all traffic */
+	int64_t sync_interval;		/* seconds between reconcile ticks */
+};
+
+/* Fill cfg with the documented defaults. */
+void config_defaults(struct ab_config *cfg);
+
+/*
+ * Set one key from text.  where/line name the source for messages ("file
+ * /etc/security/autoban.conf line 7", "module argument 3").  An unknown key
+ * or bad value is logged and the previous value kept.  Returns 0 or
+ * AB_ECONFIG.
+ */
+int config_set(struct ab_config *cfg, const char *key, const char *value,
+    const char *where, unsigned line, const struct ab_log *log);
+
+/*
+ * Read a key = value file into cfg.  The file is opened with O_NOFOLLOW and
+ * checked on the open fd (regular, owned by root or the caller, not writable
+ * by group or other).  A missing file is not an error when !required.
+ * Returns 0; AB_EUNTRUSTED or -errno (file unusable, cfg untouched); or
+ * AB_ECONFIG (file read, some lines rejected and logged).
+ */
+int config_load(struct ab_config *cfg, const char *path, int required,
+    const struct ab_log *log);
+
+/*
+ * Parse "30", "10m", "1h", "2d", "1w" into seconds (max AB_DURATION_MAX).
+ * Returns 0 or AB_ECONFIG.
+ */
+int config_parse_duration(const char *s, int64_t *out);
+
+/* The counting unit of host: masked to ipv4_prefix or ipv6_prefix. */
+void config_unit(const struct ab_config *cfg, const struct ab_addr *host,
+    struct ab_addr *unit);
+
+/* Unit prefix length for a family (4 or 6). */
+unsigned config_unit_plen(const struct ab_config *cfg, int family);
+
+/* 1 if host is loopback or inside an ignoreip entry. */
+int config_is_ignored(const struct ab_config *cfg, const struct ab_addr *host);
+
+/* ---- the store --------------------------------------------------------- */
+
+enum ab_origin { AB_ORIGIN_AUTO = 0, AB_ORIGIN_MANUAL = 1 };
+
+/* One record of the durable store: a prefix and its ban history. */
+struct ab_ban {
+	struct ab_addr prefix;
+	uint8_t origin;		/* of the current or last ban */
+	uint32_t nbans;		/* bans of this prefix still remembered */
+	uint32_t failures;	/* failures that led to the last ban */
+	int64_t start;		/* start of the last ban (s since epoch) */
+	int64_t until;		/* its end; active while until > now */
+	uint64_t seq;		/* change number of its last kernel change */
+};
+
+/* One record of the counts store: failures of a unit in the window. */
+struct ab_counter {
+	struct ab_addr prefix;
+	unsigned nfail;
+	int64_t fail[AB_MAXRETRY_MAX];	/* ns since epoch, ascending, unique */
+	int64_t last_success;		/* s since epoch, 0 = never */
+	uint32_t nsucc;
+};
+
+struct ab_store;
+
+/*
+ * Open (creating if needed) the store directories named by cfg and check
+ * them on their open fds.  No LMDB environment stays open: every call below
+ * opens one, runs one short transaction and closes it.  cfg and log must
+ * outlive the handle.  Returns 0 and *stp (free with store_close), or
+ * AB_EUNTRUSTED / -errno, logged with the path and the reason.
+ */
+int store_open(struct ab_store **stp, const struct ab_config *cfg,
+    const struct ab_log *log);
+
+/* Close a handle from store_open (NULL is fine). */
+void store_close(struct ab_store *st);
+
+/* The configuration and log a handle was opened with. */
+const struct ab_config *store_config(const struct ab_store *st);
+const struct ab_log *store_log(const struct ab_store *st);
+
+/*
+ * Find the active ban covering host at now (any prefix length in use).
+ * Returns 1 and *ban, 0 if none, or an error.  If unit_rec is not NULL it is
+ * filled with the record of unit (active or not) and *unit_found set.
+ */
+int store_ban_find(struct ab_store *st, const struct ab_addr *host,
+    int64_t now, struct ab_ban *ban, const struct ab_addr *unit,
+    struct ab_ban *unit_rec, int *unit_found);
+
+/* What a store_ban_update callback asks for. */
+enum { AB_KEEP = 0, AB_WRITE = 1, AB_DELETE = 2 };
+
+/*
+ * Read-modify-write the durable record of prefix in one write transaction:
+ * fn gets the record (zeroed, with found == 0, if absent) and returns
+ * AB_KEEP, AB_WRITE or AB_DELETE (or a negative error to abort).  A change of
+ * the ban's start or end, or the deletion of an unexpired ban, gets a new
+ * change number (see store_changes).
+ */
+typedef int (*store_ban_fn)(struct ab_ban *rec, int found, void *arg);
+int store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
+    store_ban_fn fn, void *arg);
+
+/* Read the durable record at exactly prefix: 1 and *rec, 0 if absent. */
+int store_ban_get(struct ab_store *st, const struct ab_addr *prefix,
+    struct ab_ban *rec);
+
+/* Same as store_ban_update for the counts record of a unit. */
+typedef int (*store_count_fn)(struct ab_counter *rec, int found, void *arg);
+int store_count_update(struct ab_store *st, const struct ab_addr *unit,
+    store_count_fn fn, void *arg);
+
+/* Read one counts record: 1 and *rec, 0 if absent, or an error. */
+int store_count_get(struct ab_store *st, const struct ab_addr *unit,
+    struct ab_counter *rec);
+
+/*
+ * Call fn for every durable record (in key order: family, prefix length,
+ * address) in one read transaction.  fn returns 0 to go on, non-zero to
+ * stop (that value is returned).
+ */
+typedef int (*store_ban_iter_fn)(const struct ab_ban *rec, void *arg);
+int store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg);
+
+/* Same for every counts record. */
+typedef int (*store_count_iter_fn)(const struct ab_counter *rec, void *arg);
+int store_count_foreach(struct ab_store *st, store_count_iter_fn fn,
+    void *arg);
+
+/*
+ * The kernel-facing changes after change number since: fn gets each prefix
+ * whose ban changed and its record now (NULL if the record is gone), in
+ * change order.  *last is set to the newest change number.  Cost is
+ * O(changes).  AB_ENOTFOUND: the store is older than since (replaced), so
+ * the caller must reconcile in full.
+ */
+typedef int (*store_change_fn)(const struct ab_addr *prefix,
+    const struct ab_ban *rec, void *arg);
+int store_changes(struct ab_store *st, uint64_t since, uint64_t *last,
+    store_change_fn fn, void *arg);
+
+/* Delete the counts record of unit (absent is fine). */
+int store_count_delete(struct ab_store *st, const struct ab_addr *unit);
+
+/*
+ * Delete every durable record (and counts record): banhelper unban --all.
+ * Each unexpired ban gets a change record.  *n is the number removed.
+ */
+int store_clear(struct ab_store *st, int64_t now, size_t *n);
+
+/*
+ * Prune records that no longer matter at now: counts with no failure inside
+ * findtime and no recent success; durable records with no active ban whose
+ * last ban ended more than forget_after ago; change records older than a
+ * day whose prefix has no record.  Works in batches of at most batch records
+ * per write transaction.  *nb, *nc (may be NULL) get how many went.
+ */
+int store_prune(struct ab_store *st, int64_t now, size_t batch, size_t *nb,
+    size_t *nc);
+
+struct ab_store_stat {
+	uint64_t bans_bytes, counts_bytes;	/* file sizes */
+	uint64_t bans_records, counts_records;
+	uint64_t last_change;			/* newest change number */
+};
+
+/* Sizes and record counts of both stores. */
+int store_stat(struct ab_store *st, struct ab_store_stat *out);
+
+/* ---- policy: what the front ends call ---------------------------------- */
+
+enum ab_verdict {
+	AB_PASS = 0,		/* go on to the password check */
+	AB_REFUSE = 1,		/* host is banned: refuse now */
+	AB_BANNED = 2,		/* this call banned the host: refuse now */
+	AB_IGNORED = 3,		/* allowlisted: never counted or banned */
+};
+
+struct ab_decision {
+	int verdict;			/* enum ab_verdict */
+	struct ab_ban ban;		/* the ban that applies (REFUSE/BANNED) */
+	unsigned failures;		/* failures in the window after the call */
+	int64_t attempt;		/* id of the recorded attempt, 0 = none */
+};
+
+/*
+ * One-line mode, before the password modules: refuse if banned; ban and
+ * refuse if the unit already has maxretry failures in findtime; otherwise
+ * record this attempt as a failure (refunded by policy_refund on success)
+ * and pass.  now_ns: CLOCK_REALTIME in ns.
+ */
+int policy_attempt(struct ab_store *st, const struct ab_addr *host,
+    int64_t now_ns, struct ab_decision *d);
+
+/* preauth: refuse if banned, otherwise pass; records nothing. */
+int policy_check(struct ab_store *st, const struct ab_addr *host,
+    int64_t now_ns, struct ab_decision *d);
+
+/* authfail: record a failure; ban when it is the maxretry-th. */
+int policy_fail(struct ab_store *st, const struct ab_addr *host,
+    int64_t now_ns, struct ab_decision *d);
+
+/* authsucc: record a success (failures are kept). */
+int policy_success(struct ab_store *st, const struct ab_addr *host,
+    int64_t now_ns);
+
+/*
+ * One-line mode after a good login: remove attempt id of host's unit (a
+ * no-op when already gone, so a second call changes nothing) and record the
+ * success.  Returns 1 if refunded, 0 if there was nothing to refund.
+ */
+int policy_refund(struct ab_store *st, const struct ab_addr *host,
+    int64_t attempt, int64_t now_ns);
+
+/*
+ * Manual ban of prefix for secs seconds (0: bantime).  Refuses a prefix that
+ * overlaps loopback or ignoreip unless force (AB_EIGNORED).  *ban gets the
+ * record.
+ */
+int policy_ban_manual(struct ab_store *st, const struct ab_addr *prefix,
+    int64_t secs, int force, int64_t now, struct ab_ban *ban);
+
+/*
+ * Unban: delete the durable record of prefix and the counts of every unit
+ * inside it, so the host starts fresh.  1 if a record existed, 0 if not.
+ */
+int policy_unban(struct ab_store *st, const struct ab_addr *prefix,
+    int64_t now);
+
+/* Length of the next automatic ban of a unit banned n times before. */
+int64_t policy_ban_length(const struct ab_config *cfg, uint32_t n);
+
+/* Failures of rec inside the window at now_ns, ignoring those <= since_ns. */
+unsigned policy_window(const struct ab_config *cfg, const struct ab_counter *rec,
+    int64_t now_ns, int64_t since_ns);
+
+/* ---- waking banhelper -------------------------------------------------- */
+
+/*
+ * Send one datagram to banhelper's socket in runtime_dir.  Best effort: never
+ * blocks, and a missing daemon is not an error.  Returns 0 or -errno.
+ */
+int wake_send(const struct ab_config *cfg);
+
+#endif /* AUTOBAN_H */

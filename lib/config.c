@@ -1,0 +1,473 @@
+/*
+ * config.c - /etc/security/autoban.conf and module arguments.
+ *
+ * MUST: open the file with O_NOFOLLOW and judge it on the open fd only
+ * (regular file, owner root or the caller, no group/other write); never
+ * let one bad line change a value (the previous value is kept and the
+ * line is logged with file and line number).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "autoban.h"
+
+#define CONF_MAX_BYTES	(64 * 1024)
+
+void
+config_defaults(struct ab_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->maxretry = 5;
+	cfg->findtime = 600;
+	cfg->bantime = 3600;
+	cfg->bantime_increment = 2;
+	cfg->bantime_max = 7 * 86400;
+	cfg->forget_after = 7 * 86400;
+	cfg->ipv4_prefix = 32;
+	cfg->ipv6_prefix = 64;
+	cfg->on_error = AB_ON_ERROR_OPEN;
+	snprintf(cfg->db, sizeof(cfg->db), "%s", AB_DB_DIR);
+	snprintf(cfg->runtime_dir, sizeof(cfg->runtime_dir), "%s", AB_RUN_DIR);
+	cfg->mapsize = (size_t)1 << 30;
+	cfg->backend = AB_BACKEND_NFT;
+	cfg->sync_interval = 5;
+}
+
+/* Strict unsigned decimal in [lo, hi]. */
+static int
+parse_uint(const char *s, unsigned long lo, unsigned long hi,
+    unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (ULONG_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+config_parse_duration(const char *s, int64_t *out)
+{
+	char num[24];
+	size_t n = strlen(s);
+	unsigned long v, mult = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return AB_ECONFIG;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 's': mult = 1; break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	case 'w': mult = 604800; break;
+	default:
+		if (num[n - 1] < '0' || num[n - 1] > '9')
+			return AB_ECONFIG;
+		n++;	/* no suffix: seconds */
+	}
+	num[n - 1] = '\0';
+	if (parse_uint(num, 0, (unsigned long)AB_DURATION_MAX, &v) != 0 ||
+	    v > (unsigned long)AB_DURATION_MAX / mult)
+		return AB_ECONFIG;
+	*out = (int64_t)(v * mult);
+	return 0;
+}
+
+static int
+parse_size(const char *s, size_t *out)
+{
+	char num[24];
+	size_t n = strlen(s);
+	unsigned long v, mult = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'K': case 'k': mult = 1UL << 10; num[n - 1] = '\0'; break;
+	case 'M': case 'm': mult = 1UL << 20; num[n - 1] = '\0'; break;
+	case 'G': case 'g': mult = 1UL << 30; num[n - 1] = '\0'; break;
+	}
+	if (parse_uint(num, 1, ULONG_MAX / mult, &v) != 0)
+		return -1;
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+/* Split a list value on commas and blanks; call fn for each item. */
+static int
+foreach_item(const char *value, int (*fn)(struct ab_config *, const char *),
+    struct ab_config *cfg, char *bad, size_t badlen)
+{
+	char item[AB_RHOST_MAX + 1];
+	const char *p = value;
+
+	while (*p != '\0') {
+		size_t n;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, ", \t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(item)) {
+			snprintf(bad, badlen, "%.*s", (int)(n > 64 ? 64 : n), p);
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (fn(cfg, item) != 0) {
+			snprintf(bad, badlen, "%.64s", item);
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+static int
+add_ignore(struct ab_config *cfg, const char *item)
+{
+	struct ab_addr a;
+
+	if (cfg->nignore >= AB_IGNORE_MAX ||
+	    addr_parse_prefix(item, 1, &a) != 0)
+		return -1;
+	cfg->ignore[cfg->nignore++] = a;
+	return 0;
+}
+
+static int
+add_port(struct ab_config *cfg, const char *item)
+{
+	unsigned long v;
+
+	if (cfg->nports >= AB_PORTS_MAX || parse_uint(item, 1, 65535, &v) != 0)
+		return -1;
+	cfg->ports[cfg->nports++] = (uint16_t)v;
+	return 0;
+}
+
+static int
+valid_path(const char *s)
+{
+	return s[0] == '/' && strlen(s) < AB_PATH_MAX;
+}
+
+int
+config_set(struct ab_config *cfg, const char *key, const char *value,
+    const char *where, unsigned line, const struct ab_log *log)
+{
+	char ek[64], ev[128], loc[AB_PATH_MAX + 64], bad[80];
+	const char *expect = NULL;
+	unsigned long u;
+	int64_t d;
+
+	if (line > 0)
+		snprintf(loc, sizeof(loc), "%s line %u", where, line);
+	else
+		snprintf(loc, sizeof(loc), "%s", where);
+
+#define DURATION(name, lo)						\
+	if (strcmp(key, #name) == 0) {					\
+		if (config_parse_duration(value, &d) == 0 && d >= (lo)) { \
+			cfg->name = d;					\
+			return 0;					\
+		}							\
+		expect = "a duration such as 30s, 10m, 1h, 2d or 1w";	\
+		goto bad_value;						\
+	}
+#define UINT(name, lo, hi, text)					\
+	if (strcmp(key, #name) == 0) {					\
+		if (parse_uint(value, lo, hi, &u) == 0) {		\
+			cfg->name = (unsigned)u;			\
+			return 0;					\
+		}							\
+		expect = text;						\
+		goto bad_value;						\
+	}
+
+	UINT(maxretry, 1, AB_MAXRETRY_MAX, "a whole number from 1 to 100")
+	DURATION(findtime, 1)
+	DURATION(bantime, 1)
+	UINT(bantime_increment, 1, 100, "a whole factor from 1 (off) to 100")
+	DURATION(bantime_max, 1)
+	DURATION(forget_after, 0)
+	UINT(ipv4_prefix, 8, 32, "a prefix length from 8 to 32")
+	UINT(ipv6_prefix, 16, 128, "a prefix length from 16 to 128")
+	DURATION(sync_interval, 1)
+#undef DURATION
+#undef UINT
+
+	if (strcmp(key, "on_error") == 0) {
+		if (strcmp(value, "open") == 0)
+			cfg->on_error = AB_ON_ERROR_OPEN;
+		else if (strcmp(value, "closed") == 0)
+			cfg->on_error = AB_ON_ERROR_CLOSED;
+		else {
+			expect = "open or closed";
+			goto bad_value;
+		}
+		return 0;
+	}
+	if (strcmp(key, "backend") == 0) {
+		if (strcmp(value, "nftables") == 0 || strcmp(value, "nft") == 0)
+			cfg->backend = AB_BACKEND_NFT;
+		else if (strcmp(value, "ipset") == 0)
+			cfg->backend = AB_BACKEND_IPSET;
+		else {
+			expect = "nftables or ipset";
+			goto bad_value;
+		}
+		return 0;
+	}
+	if (strcmp(key, "db") == 0 || strcmp(key, "runtime_dir") == 0) {
+		char *dst = key[0] == 'd' ? cfg->db : cfg->runtime_dir;
+
+		if (!valid_path(value)) {
+			expect = "an absolute path shorter than 256 bytes";
+			goto bad_value;
+		}
+		snprintf(dst, AB_PATH_MAX, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "mapsize") == 0) {
+		size_t sz;
+
+		if (parse_size(value, &sz) != 0 || sz < ((size_t)1 << 20) ||
+		    sz > ((size_t)64 << 30)) {
+			expect = "a size from 1M to 64G, such as 512M";
+			goto bad_value;
+		}
+		cfg->mapsize = sz;
+		return 0;
+	}
+	if (strcmp(key, "ignoreip") == 0 || strcmp(key, "ports") == 0) {
+		int is_ip = key[0] == 'i';
+		size_t saved = is_ip ? cfg->nignore : cfg->nports;
+
+		if (foreach_item(value, is_ip ? add_ignore : add_port, cfg, bad,
+		    sizeof(bad)) == 0)
+			return 0;
+		/* All or nothing: drop what this line added. */
+		if (is_ip)
+			cfg->nignore = saved;
+		else
+			cfg->nports = saved;
+		ab_logf(log, LOG_ERR, "%s: %s: bad item \"%s\": expected %s "
+		    "(line ignored)", loc, key, ab_escape(bad, ev, sizeof(ev)),
+		    is_ip ? "an IP address or ADDR/LEN (at most 256 entries)" :
+		    "a TCP port from 1 to 65535 (at most 32)");
+		return AB_ECONFIG;
+	}
+	ab_logf(log, LOG_ERR, "%s: unknown key \"%s\" (ignored)", loc,
+	    ab_escape(key, ek, sizeof(ek)));
+	return AB_ECONFIG;
+
+bad_value:
+	ab_logf(log, LOG_ERR, "%s: bad value \"%s\" for %s: expected %s "
+	    "(keeping the previous value)", loc,
+	    ab_escape(value, ev, sizeof(ev)), key, expect);
+	return AB_ECONFIG;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Parse the text of a config file; buf is modified. */
+static int
+parse_text(struct ab_config *cfg, char *buf, const char *where,
+    const struct ab_log *log)
+{
+	char *line = buf, ek[64];
+	unsigned lineno = 0;
+	int rc = 0;
+
+	while (line != NULL) {
+		char *next = strchr(line, '\n'), *hash, *eq, *key, *val;
+		size_t i;
+
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		line = trim(line);
+		if (*line == '\0')
+			goto next_line;
+		if ((eq = strchr(line, '=')) == NULL) {
+			ab_logf(log, LOG_ERR, "file %s line %u: expected "
+			    "key = value, got \"%s\" (ignored)", where, lineno,
+			    ab_escape(line, ek, sizeof(ek)));
+			rc = AB_ECONFIG;
+			goto next_line;
+		}
+		*eq = '\0';
+		key = trim(line);
+		val = trim(eq + 1);
+		for (i = 0; key[i] != '\0'; i++)
+			if (!((key[i] >= 'a' && key[i] <= 'z') ||
+			    (key[i] >= '0' && key[i] <= '9') || key[i] == '_'))
+				break;
+		if (i == 0 || key[i] != '\0') {
+			ab_logf(log, LOG_ERR, "file %s line %u: bad key \"%s\" "
+			    "(ignored)", where, lineno,
+			    ab_escape(key, ek, sizeof(ek)));
+			rc = AB_ECONFIG;
+			goto next_line;
+		}
+		{
+			char fw[AB_PATH_MAX + 32];
+
+			snprintf(fw, sizeof(fw), "file %s", where);
+			if (config_set(cfg, key, val, fw, lineno, log) != 0)
+				rc = AB_ECONFIG;
+		}
+next_line:
+		line = next;
+	}
+	return rc;
+}
+
+int
+config_load(struct ab_config *cfg, const char *path, int required,
+    const struct ab_log *log)
+{
+	char epath[AB_PATH_MAX + 16];
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, rc;
+
+	ab_escape(path, epath, sizeof(epath));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ENOENT && !required)
+			return 0;
+		if (rc == -ELOOP) {
+			ab_logf(log, LOG_ERR, "config %s is a symlink: refusing "
+			    "it", epath);
+			return AB_EUNTRUSTED;
+		}
+		ab_logf(log, LOG_ERR, "config %s: %s", epath, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &sb) != 0) {
+		rc = -errno;
+		ab_logf(log, LOG_ERR, "config %s: fstat: %s", epath,
+		    strerror(-rc));
+		goto fd_close;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		ab_logf(log, LOG_ERR, "config %s is not a regular file: "
+		    "refusing it", epath);
+		rc = AB_EUNTRUSTED;
+		goto fd_close;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		ab_logf(log, LOG_ERR, "config %s is owned by uid %u, not root: "
+		    "refusing it", epath, (unsigned)sb.st_uid);
+		rc = AB_EUNTRUSTED;
+		goto fd_close;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		ab_logf(log, LOG_ERR, "config %s is writable by group or other "
+		    "(mode %03o): refusing it", epath,
+		    (unsigned)(sb.st_mode & 0777));
+		rc = AB_EUNTRUSTED;
+		goto fd_close;
+	}
+	if (sb.st_size > CONF_MAX_BYTES) {
+		ab_logf(log, LOG_ERR, "config %s is larger than %d bytes: "
+		    "refusing it", epath, CONF_MAX_BYTES);
+		rc = AB_ECONFIG;
+		goto fd_close;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		rc = -ENOMEM;
+		goto fd_close;
+	}
+	while (len < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)sb.st_size - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			ab_logf(log, LOG_ERR, "config %s: read: %s", epath,
+			    strerror(-rc));
+			goto buf_free;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		ab_logf(log, LOG_ERR, "config %s contains a NUL byte: refusing "
+		    "it", epath);
+		rc = AB_ECONFIG;
+		goto buf_free;
+	}
+	rc = parse_text(cfg, buf, epath, log);
+buf_free:
+	free(buf);
+fd_close:
+	close(fd);
+	return rc;
+}
+
+unsigned
+config_unit_plen(const struct ab_config *cfg, int family)
+{
+	return family == 4 ? cfg->ipv4_prefix : cfg->ipv6_prefix;
+}
+
+void
+config_unit(const struct ab_config *cfg, const struct ab_addr *host,
+    struct ab_addr *unit)
+{
+	*unit = *host;
+	addr_mask(unit, config_unit_plen(cfg, host->family));
+}
+
+int
+config_is_ignored(const struct ab_config *cfg, const struct ab_addr *host)
+{
+	size_t i;
+
+	if (addr_is_loopback(host))
+		return 1;
+	for (i = 0; i < cfg->nignore; i++)
+		if (addr_contains(&cfg->ignore[i], host))
+			return 1;
+	return 0;
+}

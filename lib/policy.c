@@ -1,0 +1,447 @@
+/*
+ * policy.c - when a host is counted, banned, refused or forgiven.
+ *
+ * The rules, in one place:
+ *  - The unit counted and banned is the host's address masked to
+ *    ipv4_prefix / ipv6_prefix.  Loopback and ignoreip are never counted.
+ *  - A failure counts while it is younger than findtime (a true sliding
+ *    window: timestamps, not a bucket) and younger than the unit's last ban
+ *    (failures before a ban are paid for by it).
+ *  - One-line mode records every attempt as a failure before the password
+ *    is checked, so an attempt cut short (LoginGraceTime, a killed child)
+ *    still counts; a good login refunds exactly its own attempt.  A unit
+ *    that already has maxretry failures is banned at its next attempt, which
+ *    is refused: so exactly maxretry passwords are ever checked.
+ *  - A repeat offender's n-th ban (n counted from 0, while its last ban ended
+ *    less than forget_after ago) lasts bantime * bantime_increment^n, capped
+ *    at bantime_max.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "autoban.h"
+
+#define NS	1000000000LL
+
+int64_t
+policy_ban_length(const struct ab_config *cfg, uint32_t n)
+{
+	int64_t len = cfg->bantime, cap = cfg->bantime_max;
+	uint32_t i;
+
+	if (cap < cfg->bantime)
+		cap = cfg->bantime;
+	for (i = 0; i < n && len < cap; i++) {
+		if (len > cap / (int64_t)cfg->bantime_increment) {
+			len = cap;
+			break;
+		}
+		len *= cfg->bantime_increment;
+	}
+	return len < cap ? len : cap;
+}
+
+/* Drop failures at or before cut_ns (the array is ascending). */
+static void
+window_trim(struct ab_counter *rec, int64_t cut_ns)
+{
+	unsigned i = 0;
+
+	while (i < rec->nfail && rec->fail[i] <= cut_ns)
+		i++;
+	if (i > 0) {
+		memmove(rec->fail, rec->fail + i,
+		    (rec->nfail - i) * sizeof(rec->fail[0]));
+		rec->nfail -= i;
+	}
+}
+
+static int64_t
+window_cut(const struct ab_config *cfg, int64_t now_ns, int64_t since_ns)
+{
+	int64_t cut = now_ns - cfg->findtime * NS;
+
+	return cut > since_ns ? cut : since_ns;
+}
+
+unsigned
+policy_window(const struct ab_config *cfg, const struct ab_counter *rec,
+    int64_t now_ns, int64_t since_ns)
+{
+	int64_t cut = window_cut(cfg, now_ns, since_ns);
+	unsigned i, n = 0;
+
+	for (i = 0; i < rec->nfail; i++)
+		if (rec->fail[i] > cut)
+			n++;
+	return n;
+}
+
+/* Failures at or before this instant were paid for by the unit's last ban. */
+static int64_t
+since_of(const struct ab_ban *unit_rec, int found)
+{
+	if (!found || unit_rec->start <= 0)
+		return 0;
+	/* Whole second of the ban's start: nothing is recorded while banned. */
+	return unit_rec->start * NS + (NS - 1);
+}
+
+/* ---- counting ----------------------------------------------------------- */
+
+struct count_ctx {
+	const struct ab_config *cfg;
+	int64_t now_ns, since_ns;
+	int pending;		/* one-line: ban before recording if full */
+	int ban;		/* out: the unit must be banned */
+	unsigned n;		/* out: failures in the window */
+	int64_t id;		/* out: the recorded attempt */
+};
+
+static int
+count_cb(struct ab_counter *rec, int found, void *arg)
+{
+	struct count_ctx *c = arg;
+	int64_t id = c->now_ns;
+
+	(void)found;
+	window_trim(rec, window_cut(c->cfg, c->now_ns, c->since_ns));
+	if (c->pending && rec->nfail >= c->cfg->maxretry) {
+		c->ban = 1;
+		c->n = rec->nfail;
+		return AB_WRITE;
+	}
+	/* Full of older failures (maxretry lowered): make room. */
+	while (rec->nfail >= AB_MAXRETRY_MAX || rec->nfail >= c->cfg->maxretry) {
+		memmove(rec->fail, rec->fail + 1,
+		    (rec->nfail - 1) * sizeof(rec->fail[0]));
+		rec->nfail--;
+	}
+	/* Ids are the time in ns, made unique and ascending per unit. */
+	if (rec->nfail > 0 && id <= rec->fail[rec->nfail - 1])
+		id = rec->fail[rec->nfail - 1] + 1;
+	rec->fail[rec->nfail++] = id;
+	c->id = id;
+	c->n = rec->nfail;
+	if (!c->pending && rec->nfail >= c->cfg->maxretry)
+		c->ban = 1;
+	return AB_WRITE;
+}
+
+/* ---- banning ------------------------------------------------------------ */
+
+struct ban_ctx {
+	const struct ab_config *cfg;
+	int64_t now;
+	int64_t secs;		/* manual: length; 0 for automatic */
+	unsigned failures;
+	int already;		/* out: an active ban was there */
+	struct ab_ban out;
+};
+
+static int
+autoban_cb(struct ab_ban *rec, int found, void *arg)
+{
+	struct ban_ctx *b = arg;
+	uint32_t n;
+
+	if (found && rec->until > b->now) {
+		b->already = 1;		/* another process was first */
+		b->out = *rec;
+		return AB_KEEP;
+	}
+	n = found && rec->until + b->cfg->forget_after >= b->now ?
+	    rec->nbans : 0;
+	rec->origin = AB_ORIGIN_AUTO;
+	rec->nbans = n + 1;
+	rec->failures = b->failures;
+	rec->start = b->now;
+	rec->until = b->now + policy_ban_length(b->cfg, n);
+	b->out = *rec;
+	return AB_WRITE;
+}
+
+static int
+manual_cb(struct ab_ban *rec, int found, void *arg)
+{
+	struct ban_ctx *b = arg;
+
+	if (found && rec->until > b->now)	/* same ban, new end */
+		rec->nbans = rec->nbans > 0 ? rec->nbans : 1;
+	else if (found && rec->until + b->cfg->forget_after >= b->now)
+		rec->nbans++;
+	else
+		rec->nbans = 1;
+	rec->origin = AB_ORIGIN_MANUAL;
+	rec->start = b->now;
+	rec->until = b->now + b->secs;
+	b->out = *rec;
+	return AB_WRITE;
+}
+
+static int
+delete_cb(struct ab_ban *rec, int found, void *arg)
+{
+	int *existed = arg;
+
+	(void)rec;
+	*existed = found;
+	return AB_DELETE;
+}
+
+/* Ban unit now after failures; fills d.  Wakes banhelper for a new ban. */
+static int
+ban_unit(struct ab_store *st, const struct ab_addr *unit, int64_t now,
+    unsigned failures, struct ab_decision *d)
+{
+	struct ban_ctx b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.cfg = store_config(st);
+	b.now = now;
+	b.failures = failures;
+	if ((rc = store_ban_update(st, unit, autoban_cb, &b)) != 0)
+		return rc;
+	d->ban = b.out;
+	d->ban.prefix = *unit;
+	d->failures = failures;
+	if (b.already) {
+		d->verdict = AB_REFUSE;
+		return 0;
+	}
+	d->verdict = AB_BANNED;
+	wake_send(b.cfg);
+	return 0;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+/* Shared start: ignored?  banned?  Leaves unit and since_ns for counting. */
+static int
+check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
+    struct ab_decision *d, struct ab_addr *unit, int64_t *since_ns)
+{
+	const struct ab_config *cfg = store_config(st);
+	struct ab_ban urec;
+	int rc, ufound;
+
+	memset(d, 0, sizeof(*d));
+	if (config_is_ignored(cfg, host)) {
+		d->verdict = AB_IGNORED;
+		return 1;
+	}
+	config_unit(cfg, host, unit);
+	rc = store_ban_find(st, host, now_ns / NS, &d->ban, unit, &urec,
+	    &ufound);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		d->verdict = AB_REFUSE;
+		return 1;
+	}
+	*since_ns = since_of(&urec, ufound);
+	return 0;
+}
+
+static int
+count(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
+    struct ab_decision *d, int pending)
+{
+	struct count_ctx c;
+	struct ab_addr unit;
+	int64_t since_ns = 0;
+	int rc;
+
+	if ((rc = check_host(st, host, now_ns, d, &unit, &since_ns)) != 0)
+		return rc < 0 ? rc : 0;
+	memset(&c, 0, sizeof(c));
+	c.cfg = store_config(st);
+	c.now_ns = now_ns;
+	c.since_ns = since_ns;
+	c.pending = pending;
+	if ((rc = store_count_update(st, &unit, count_cb, &c)) != 0)
+		return rc;
+	d->failures = c.n;
+	if (c.ban)
+		return ban_unit(st, &unit, now_ns / NS, c.n, d);
+	d->verdict = AB_PASS;
+	d->attempt = c.id;
+	return 0;
+}
+
+int
+policy_attempt(struct ab_store *st, const struct ab_addr *host,
+    int64_t now_ns, struct ab_decision *d)
+{
+	return count(st, host, now_ns, d, 1);
+}
+
+int
+policy_fail(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
+    struct ab_decision *d)
+{
+	int rc = count(st, host, now_ns, d, 0);
+
+	/* The failure itself was counted: report it as a plain refusal. */
+	if (rc == 0 && d->verdict == AB_PASS)
+		d->attempt = 0;
+	return rc;
+}
+
+int
+policy_check(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
+    struct ab_decision *d)
+{
+	struct ab_addr unit;
+	int64_t since_ns;
+	int rc;
+
+	rc = check_host(st, host, now_ns, d, &unit, &since_ns);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		d->verdict = AB_PASS;
+	return 0;
+}
+
+struct succ_ctx {
+	int64_t attempt, now;
+	int refunded;
+};
+
+static int
+succ_cb(struct ab_counter *rec, int found, void *arg)
+{
+	struct succ_ctx *s = arg;
+	unsigned i;
+
+	if (s->attempt != 0) {
+		if (!found)
+			return AB_KEEP;
+		for (i = 0; i < rec->nfail && rec->fail[i] != s->attempt; i++)
+			;
+		if (i == rec->nfail)
+			return AB_KEEP;		/* already refunded */
+		memmove(rec->fail + i, rec->fail + i + 1,
+		    (rec->nfail - i - 1) * sizeof(rec->fail[0]));
+		rec->nfail--;
+		s->refunded = 1;
+	}
+	rec->last_success = s->now;
+	rec->nsucc++;
+	return AB_WRITE;
+}
+
+int
+policy_success(struct ab_store *st, const struct ab_addr *host,
+    int64_t now_ns)
+{
+	struct succ_ctx s = { 0, now_ns / NS, 0 };
+	struct ab_addr unit;
+
+	if (config_is_ignored(store_config(st), host))
+		return 0;
+	config_unit(store_config(st), host, &unit);
+	return store_count_update(st, &unit, succ_cb, &s);
+}
+
+int
+policy_refund(struct ab_store *st, const struct ab_addr *host,
+    int64_t attempt, int64_t now_ns)
+{
+	struct succ_ctx s = { attempt, now_ns / NS, 0 };
+	struct ab_addr unit;
+	int rc;
+
+	if (attempt <= 0 || config_is_ignored(store_config(st), host))
+		return 0;
+	config_unit(store_config(st), host, &unit);
+	if ((rc = store_count_update(st, &unit, succ_cb, &s)) != 0)
+		return rc;
+	return s.refunded;
+}
+
+/* 1 if a and b share any address (CIDR prefixes nest or are disjoint). */
+static int
+overlaps(const struct ab_addr *a, const struct ab_addr *b)
+{
+	return addr_contains(a, b) || addr_contains(b, a);
+}
+
+int
+policy_ban_manual(struct ab_store *st, const struct ab_addr *prefix,
+    int64_t secs, int force, int64_t now, struct ab_ban *ban)
+{
+	const struct ab_config *cfg = store_config(st);
+	struct ban_ctx b;
+	size_t i;
+	int rc;
+
+	if (!force) {
+		struct ab_addr lo4 = { 4, 8, { 127 } };
+		struct ab_addr lo6 = { 6, 128, { [15] = 1 } };
+
+		if (overlaps(prefix, &lo4) || overlaps(prefix, &lo6))
+			return AB_EIGNORED;
+		for (i = 0; i < cfg->nignore; i++)
+			if (overlaps(prefix, &cfg->ignore[i]))
+				return AB_EIGNORED;
+	}
+	memset(&b, 0, sizeof(b));
+	b.cfg = cfg;
+	b.now = now;
+	b.secs = secs > 0 ? secs : cfg->bantime;
+	if ((rc = store_ban_update(st, prefix, manual_cb, &b)) != 0)
+		return rc;
+	if (ban != NULL) {
+		*ban = b.out;
+		ban->prefix = *prefix;
+	}
+	return 0;
+}
+
+struct inside_ctx {
+	const struct ab_addr *prefix;
+	struct ab_addr units[64];
+	size_t n;
+	int more;
+};
+
+static int
+inside_cb(const struct ab_counter *rec, void *arg)
+{
+	struct inside_ctx *c = arg;
+
+	if (!addr_contains(c->prefix, &rec->prefix))
+		return 0;
+	if (c->n == sizeof(c->units) / sizeof(c->units[0])) {
+		c->more = 1;
+		return 1;
+	}
+	c->units[c->n++] = rec->prefix;
+	return 0;
+}
+
+int
+policy_unban(struct ab_store *st, const struct ab_addr *prefix, int64_t now)
+{
+	struct inside_ctx c;
+	int existed = 0, rc;
+	size_t i;
+
+	(void)now;
+	if ((rc = store_ban_update(st, prefix, delete_cb, &existed)) != 0)
+		return rc;
+	/* Counts live at the unit length: drop every unit inside prefix. */
+	do {
+		memset(&c, 0, sizeof(c));
+		c.prefix = prefix;
+		if ((rc = store_count_foreach(st, inside_cb, &c)) < 0)
+			return rc;
+		for (i = 0; i < c.n; i++)
+			if ((rc = store_count_delete(st, &c.units[i])) != 0)
+				return rc;
+	} while (c.more);
+	return existed;
+}
