@@ -267,10 +267,15 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 		    sizeof(bad)) == 0)
 			return 0;
 		/* All or nothing: drop what this line added. */
-		if (is_ip)
+		if (is_ip) {
+			memset(&cfg->ignore[saved], 0, (cfg->nignore - saved) *
+			    sizeof(cfg->ignore[0]));
 			cfg->nignore = saved;
-		else
+		} else {
+			memset(&cfg->ports[saved], 0, (cfg->nports - saved) *
+			    sizeof(cfg->ports[0]));
 			cfg->nports = saved;
+		}
 		ab_logf(log, LOG_ERR, "%s: %s: bad item \"%s\": expected %s "
 		    "(line ignored)", loc, key, ab_escape(bad, ev, sizeof(ev)),
 		    is_ip ? "an IP address or ADDR/LEN (at most 256 entries)" :

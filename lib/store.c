@@ -309,8 +309,13 @@ dir_open(struct ab_store *st, int which, const char *path)
 			return AB_EUNTRUSTED;
 		}
 		if (rc == -ENOTDIR) {
-			ab_logf(st->log, LOG_ERR, "%s %s is not a directory: "
-			    "refusing it", what, st->epath[which]);
+			struct stat sb;
+
+			/* O_DIRECTORY reports a symlink as ENOTDIR: say which. */
+			ab_logf(st->log, LOG_ERR, "%s %s is %s: refusing it",
+			    what, st->epath[which], lstat(path, &sb) == 0 &&
+			    S_ISLNK(sb.st_mode) ? "a symlink" :
+			    "not a directory");
 			return AB_EUNTRUSTED;
 		}
 		ab_logf(st->log, LOG_ERR, "%s %s: %s", what, st->epath[which],

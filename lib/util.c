@@ -55,47 +55,51 @@ ab_logf(const struct ab_log *log, int prio, const char *fmt, ...)
 	log->fn(log->ctx, prio, msg);
 }
 
+/* Bytes c takes once escaped. */
+static size_t
+escaped_len(unsigned char c)
+{
+	if (c == '\\')
+		return 2;
+	return c >= 0x20 && c < 0x7f ? 1 : 4;
+}
+
 char *
 ab_escape(const char *in, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	const unsigned char *p;
+	size_t o = 0, need = 0;
+	int cut;
 
 	if (outlen == 0)
 		return out;
 	if (in == NULL)
 		in = "(null)";
-	for (; *in != '\0'; in++) {
-		unsigned char c = (unsigned char)*in;
-		char tmp[4];
-		size_t n;
+	for (p = (const unsigned char *)in; *p != '\0'; p++)
+		need += escaped_len(*p);
+	cut = need + 1 > outlen;	/* then end in "..." */
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		size_t n = escaped_len(*p);
 
-		if (c == '\\') {
-			tmp[0] = '\\';
-			tmp[1] = '\\';
-			n = 2;
-		} else if (c >= 0x20 && c < 0x7f) {
-			tmp[0] = (char)c;
-			n = 1;
+		if (o + n + (cut ? 3 : 0) + 1 > outlen)
+			break;
+		if (n == 1) {
+			out[o] = (char)*p;
+		} else if (n == 2) {
+			out[o] = '\\';
+			out[o + 1] = '\\';
 		} else {
-			tmp[0] = '\\';
-			tmp[1] = 'x';
-			tmp[2] = hex[c >> 4];
-			tmp[3] = hex[c & 15];
-			n = 4;
+			out[o] = '\\';
+			out[o + 1] = 'x';
+			out[o + 2] = hex[*p >> 4];
+			out[o + 3] = hex[*p & 15];
 		}
-		/* Keep room for "..." and the NUL if the input goes on. */
-		if (o + n + 4 > outlen && in[1] != '\0') {
-			if (o + 4 <= outlen) {
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		if (o + n + 1 > outlen)
-			break;
-		memcpy(out + o, tmp, n);
 		o += n;
+	}
+	if (cut && o + 4 <= outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
 	return out;

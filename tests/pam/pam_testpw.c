@@ -40,9 +40,16 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	ok = strcmp(tok, want) == 0;
 	pam_get_item(pamh, PAM_RHOST, &rhost);
 	if (count != NULL) {
-		snprintf(line, sizeof(line), "%s %s\n",
-		    rhost != NULL ? (const char *)rhost : "-",
-		    ok ? "PASSWORD-OK" : "PASSWORD-BAD");
+		char *c;
+
+		/* One line per run, whatever the rhost holds. */
+		snprintf(line, sizeof(line), "%.200s",
+		    rhost != NULL ? (const char *)rhost : "-");
+		for (c = line; *c != '\0'; c++)
+			if (*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		    " %s\n", ok ? "PASSWORD-OK" : "PASSWORD-BAD");
 		fd = open(count, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			if (write(fd, line, strlen(line)) < 0)

@@ -1,0 +1,50 @@
+#!/bin/bash
+# module.sh - properties of pam_autoban.so itself: what it exports, what it
+# links, and 1000 PAM transactions under valgrind with no leak or error.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+B=${AB_BUILD:?}
+mod=$B/pam_autoban.so
+t=$(mktemp -d "${AB_TMP:-/tmp}/module.XXXXXX")
+trap 'rm -rf "$t"' EXIT
+
+exports=$(nm -D --defined-only "$mod" | awk '{print $3}' | sort | tr '\n' ' ')
+tap_is "$exports" "pam_sm_authenticate pam_sm_setcred " \
+    "the module exports only pam_sm_authenticate and pam_sm_setcred"
+
+needed=$(readelf -d "$mod" | awk '/NEEDED/{print $5}' | tr -d '[]' | tr '\n' ' ')
+case "$needed" in
+*nftables*|*libcap*) tap_ok 1 "the module links neither libnftables nor libcap" "$needed" ;;
+*) tap_ok 0 "the module links neither libnftables nor libcap ($needed)" ;;
+esac
+
+mkdir -p "$t/pam.d" "$t/run"
+cat >"$t/autoban.conf" <<CONF
+maxretry = 5
+db = $t/db
+runtime_dir = $t/run
+CONF
+cat >"$t/pam.d/vg" <<PAM
+auth requisite $mod conf=$t/autoban.conf
+auth required $B/tests/pam_testpw.so password=secret count=$t/count
+PAM
+vg() {	# vg LOG PAMDRIVE-ARGS...: valgrind memcheck, errors make exit 99
+	log=$1; shift
+	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+	    --log-file="$log" "$B/tests/pamdrive" -c "$t/pam.d" -s vg "$@"
+}
+# 800 failures over 40 IPv4 hosts: counting, banning at the 6th attempt
+# of each host, refusing after; then 200 good logins with pam_setcred.
+out=$(vg "$t/vg1.log" -b v4 -H 40 -n 800 2>&1)
+rc=$?
+tap_is "$rc" 0 "800 failing transactions under valgrind: no error, no leak"
+[ "$rc" -ne 0 ] && sed 's/^/# /' "$t/vg1.log" | head -40
+tap_like "$out" "auth_err=200 maxtries=600" \
+    "those 800 counted 5 per host and refused the rest"
+out=$(vg "$t/vg2.log" -b v6 -H 200 -n 200 -p secret -S 2>&1)
+rc=$?
+tap_is "$rc" 0 "200 good logins with setcred under valgrind: no error, no leak"
+[ "$rc" -ne 0 ] && sed 's/^/# /' "$t/vg2.log" | head -40
+tap_like "$out" "success=200" "all 200 good logins succeeded"
+tap_done

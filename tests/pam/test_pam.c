@@ -1,0 +1,808 @@
+/*
+ * test_pam.c - the real pam_autoban.so driven through libpam with
+ * pam_start_confdir(): no /etc/pam.d is read or written.  The password
+ * module is pam_testpw.so, which appends a line to a file each time it runs,
+ * so "the password module never ran" is observed where it happens.  Log
+ * lines are read from the syslog sink tests/lib/with-devlog.sh provides
+ * ($AB_SYSLOG).
+ */
+#include "../unit/testlib.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <security/pam_appl.h>
+#include <time.h>
+
+struct pfix {
+	char *dir;
+	char confdir[512], conf[512], count[512], mod[512], pw[512];
+	struct ab_config cfg;	/* what the module reads, for checking */
+};
+
+static int
+setup(void **state)
+{
+	struct pfix *p = calloc(1, sizeof(*p));
+	const char *b = getenv("AB_BUILD");
+
+	if (p == NULL || b == NULL || (p->dir = tmpdir_new()) == NULL)
+		return -1;
+	snprintf(p->confdir, sizeof(p->confdir), "%s/pam.d", p->dir);
+	snprintf(p->conf, sizeof(p->conf), "%s/autoban.conf", p->dir);
+	snprintf(p->count, sizeof(p->count), "%s/checked", p->dir);
+	snprintf(p->mod, sizeof(p->mod), "%s/pam_autoban.so", b);
+	snprintf(p->pw, sizeof(p->pw), "%s/tests/pam_testpw.so", b);
+	mkdir(p->confdir, 0755);
+	config_defaults(&p->cfg);
+	snprintf(p->cfg.db, sizeof(p->cfg.db), "%s/db", p->dir);
+	snprintf(p->cfg.runtime_dir, sizeof(p->cfg.runtime_dir), "%s/run",
+	    p->dir);
+	*state = p;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct pfix *p = *state;
+
+	rm_rf(p->dir);
+	free(p->dir);
+	free(p);
+	return 0;
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* autoban.conf with the fixture's stores plus extra lines. */
+static void
+write_conf(struct pfix *p, const char *extra)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "db = %s\nruntime_dir = %s\n%s",
+	    p->cfg.db, p->cfg.runtime_dir, extra);
+	write_text(p->conf, text);
+	chmod(p->conf, 0644);
+	/* keep our copy in step for store checks */
+	config_defaults(&p->cfg);
+	assert_int_equal(config_load(&p->cfg, p->conf, 1, NULL), 0);
+}
+
+/* Service "one": the one line on top, then the password module. */
+static void
+write_oneline(struct pfix *p, const char *args)
+{
+	char text[4096], path[600];
+
+	snprintf(text, sizeof(text),
+	    "auth requisite %s conf=%s %s\n"
+	    "auth required %s password=secret count=%s\n"
+	    "account required pam_permit.so\n",
+	    p->mod, p->conf, args, p->pw, p->count);
+	snprintf(path, sizeof(path), "%s/one", p->confdir);
+	write_text(path, text);
+}
+
+/* Service "explicit": preauth / authfail / authsucc, pam_faillock style. */
+static void
+write_explicit(struct pfix *p)
+{
+	char text[4096], path[600];
+
+	snprintf(text, sizeof(text),
+	    "auth requisite %s preauth conf=%s\n"
+	    "auth [success=2 default=ignore] %s password=secret count=%s\n"
+	    "auth [default=die] %s authfail conf=%s\n"
+	    "auth requisite pam_deny.so\n"
+	    "auth optional %s authsucc conf=%s\n"
+	    "auth required pam_permit.so\n",
+	    p->mod, p->conf, p->pw, p->count, p->mod, p->conf, p->mod, p->conf);
+	snprintf(path, sizeof(path), "%s/explicit", p->confdir);
+	write_text(path, text);
+}
+
+static int
+conv(int n, const struct pam_message **msg, struct pam_response **resp,
+    void *data)
+{
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+	int i;
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (i = 0; i < n; i++)
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF)
+			r[i].resp = strdup((const char *)data);
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static pam_handle_t *
+start(struct pfix *p, const char *service, const char *rhost,
+    const char *password)
+{
+	static struct pam_conv pc;
+	pam_handle_t *pamh = NULL;
+
+	pc.conv = conv;
+	pc.appdata_ptr = (void *)(uintptr_t)password;
+	assert_int_equal(pam_start_confdir(service, "tester", &pc, p->confdir,
+	    &pamh), PAM_SUCCESS);
+	if (rhost != NULL)
+		assert_int_equal(pam_set_item(pamh, PAM_RHOST, rhost),
+		    PAM_SUCCESS);
+	return pamh;
+}
+
+/* One sshd-style password transaction; setcred after success. */
+static int
+auth(struct pfix *p, const char *service, const char *rhost,
+    const char *password)
+{
+	pam_handle_t *pamh = start(p, service, rhost, password);
+	int rc = pam_authenticate(pamh, 0);
+
+	if (rc == PAM_SUCCESS) {
+		assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED),
+		    PAM_SUCCESS);
+		assert_null(pam_getenv(pamh, AB_ATTEMPT_ENV));
+		assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED),
+		    PAM_SUCCESS);
+		assert_int_equal(pam_setcred(pamh, PAM_DELETE_CRED),
+		    PAM_SUCCESS);
+	}
+	pam_end(pamh, rc);
+	return rc;
+}
+
+/* auth() without asserts, for forked children; 100+ on setup failure. */
+static int
+auth_plain(struct pfix *p, const char *service, const char *rhost,
+    const char *password)
+{
+	struct pam_conv pc = { conv, (void *)(uintptr_t)password };
+	pam_handle_t *pamh = NULL;
+	int rc;
+
+	if (pam_start_confdir(service, "tester", &pc, p->confdir, &pamh) !=
+	    PAM_SUCCESS)
+		return 100;
+	pam_set_item(pamh, PAM_RHOST, rhost);
+	rc = pam_authenticate(pamh, 0);
+	if (rc == PAM_SUCCESS)
+		pam_setcred(pamh, PAM_ESTABLISH_CRED);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+/* How many times the password module ran. */
+static int
+checks(struct pfix *p)
+{
+	FILE *f = fopen(p->count, "r");
+	int n = 0, c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Wait up to a second for text to reach the syslog sink. */
+static void
+assert_syslog(const char *text)
+{
+	const char *path = getenv("AB_SYSLOG");
+	char buf[65536];
+	int tries;
+
+	if (path == NULL)
+		fail_msg("AB_SYSLOG is not set: run under with-devlog.sh");
+	for (tries = 0; tries < 100; tries++) {
+		FILE *f = fopen(path, "r");
+		size_t n = 0;
+
+		if (f != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		buf[n] = '\0';
+		if (n > 0 && strstr(buf, text) != NULL)
+			return;
+		usleep(10000);
+	}
+	fail_msg("syslog lacks \"%s\"", text);
+}
+
+static int
+counted(struct pfix *p, const char *unit, struct ab_counter *c)
+{
+	struct ab_store *st = NULL;
+	struct ab_addr u;
+	int rc;
+
+	assert_int_equal(store_open(&st, &p->cfg, NULL), 0);
+	assert_int_equal(addr_parse_prefix(unit, 0, &u), 0);
+	rc = store_count_get(st, &u, c);
+	store_close(st);
+	return rc;
+}
+
+static int
+banned(struct pfix *p, const char *host, struct ab_ban *b)
+{
+	struct ab_store *st = NULL;
+	struct ab_addr h;
+	int rc;
+
+	assert_int_equal(store_open(&st, &p->cfg, NULL), 0);
+	assert_int_equal(addr_parse(host, &h), 0);
+	rc = store_ban_find(st, &h, (int64_t)time(NULL), b, NULL, NULL, NULL);
+	store_close(st);
+	return rc;
+}
+
+/* ---- one-line mode ------------------------------------------------------ */
+
+static void
+oneline_bans_after_maxretry(void **state)
+{
+	struct pfix *p = *state;
+	struct ab_ban b;
+	int i;
+
+	write_conf(p, "maxretry = 4\n");
+	write_oneline(p, "");
+	for (i = 1; i <= 4; i++) {
+		assert_int_equal(auth(p, "one", "203.0.113.7", "wrong"),
+		    PAM_AUTH_ERR);
+		assert_int_equal(checks(p), i);
+	}
+	assert_int_equal(banned(p, "203.0.113.7", &b), 0);
+	/* The fifth: refused by PAM, the password module never runs. */
+	assert_int_equal(auth(p, "one", "203.0.113.7", "secret"), PAM_MAXTRIES);
+	assert_int_equal(checks(p), 4);
+	assert_int_equal(banned(p, "203.0.113.7", &b), 1);
+	assert_int_equal(b.until - b.start, 3600);
+	assert_syslog("pam_autoban(one:auth): banned 203.0.113.7 as 203.0.113.7 "
+	    "for 1h after 4 failures (ban #1); refusing it");
+	assert_int_equal(auth(p, "one", "203.0.113.7", "secret"), PAM_MAXTRIES);
+	assert_int_equal(checks(p), 4);
+	assert_syslog("pam_autoban(one:auth): refusing 203.0.113.7: banned as "
+	    "203.0.113.7 (auto), ");
+	/* Another host is not affected. */
+	assert_int_equal(auth(p, "one", "203.0.113.8", "secret"), PAM_SUCCESS);
+}
+
+static void
+oneline_success_is_refunded(void **state)
+{
+	struct pfix *p = *state;
+	struct ab_counter c;
+	int i;
+
+	write_conf(p, "maxretry = 4\n");
+	write_oneline(p, "");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(auth(p, "one", "198.51.100.5", "wrong"),
+		    PAM_AUTH_ERR);
+	/* maxretry-1 mistakes, then right: not banned, not counted. */
+	assert_int_equal(auth(p, "one", "198.51.100.5", "secret"), PAM_SUCCESS);
+	assert_int_equal(counted(p, "198.51.100.5", &c), 1);
+	assert_int_equal(c.nfail, 3);
+	assert_int_equal(c.nsucc, 1);
+	/* The next real failure is the maxretry-th; then refused. */
+	assert_int_equal(auth(p, "one", "198.51.100.5", "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "198.51.100.5", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(checks(p), 5);
+}
+
+static void
+several_passwords_one_handle(void **state)
+{
+	struct pfix *p = *state;
+	pam_handle_t *pamh;
+	struct ab_counter c;
+
+	/* sshd MaxAuthTries: one handle, one pam_authenticate per password */
+	write_conf(p, "maxretry = 10\n");
+	write_oneline(p, "");
+	pamh = start(p, "one", "203.0.113.20", "wrong");
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	pam_end(pamh, PAM_AUTH_ERR);
+	assert_int_equal(counted(p, "203.0.113.20", &c), 1);
+	assert_int_equal(c.nfail, 3);
+}
+
+/*
+ * What sshd does for keyboard-interactive: pam_authenticate in a forked
+ * child that _exit()s, sending its PAM environment to the monitor on
+ * success; pam_setcred in the monitor; the session child forks after that
+ * and calls pam_setcred again.
+ */
+static int
+kbdint_login(pam_handle_t *pamh)
+{
+	char buf[4096];
+	int fds[2], status, rc;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		char **env;
+		int i, off = 0;
+
+		close(fds[0]);
+		rc = pam_authenticate(pamh, 0);
+		if (rc == PAM_SUCCESS && (env = pam_getenvlist(pamh)) != NULL)
+			for (i = 0; env[i] != NULL; i++)
+				off += snprintf(buf + off, sizeof(buf) - off,
+				    "%s\n", env[i]);
+		if (write(fds[1], buf, off) < 0)
+			_exit(99);
+		_exit(rc);
+	}
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rc = WEXITSTATUS(status);
+	if (rc == PAM_SUCCESS && n > 0) {
+		char *line, *save = NULL;
+
+		buf[n] = '\0';
+		for (line = strtok_r(buf, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			pam_putenv(pamh, line);
+	}
+	return rc;
+}
+
+static void
+kbdint_refund_across_processes(void **state)
+{
+	struct pfix *p = *state;
+	pam_handle_t *pamh;
+	struct ab_counter c;
+	int status;
+	pid_t pid;
+
+	write_conf(p, "maxretry = 5\n");
+	write_oneline(p, "");
+	/* Two failed kbdint rounds and a good one, on one connection. */
+	pamh = start(p, "one", "2001:db8:aa::1", "wrong");
+	assert_int_equal(kbdint_login(pamh), PAM_AUTH_ERR);
+	assert_int_equal(kbdint_login(pamh), PAM_AUTH_ERR);
+	pam_end(pamh, PAM_AUTH_ERR);
+	pamh = start(p, "one", "2001:db8:aa::1", "secret");
+	assert_int_equal(kbdint_login(pamh), PAM_SUCCESS);
+	assert_non_null(pam_getenv(pamh, AB_ATTEMPT_ENV));
+	/* monitor */
+	assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_null(pam_getenv(pamh, AB_ATTEMPT_ENV));
+	/* session child */
+	if ((pid = fork()) == 0)
+		_exit(pam_setcred(pamh, PAM_ESTABLISH_CRED));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), PAM_SUCCESS);
+	assert_int_equal(pam_setcred(pamh, PAM_DELETE_CRED), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	/* Exactly the good attempt went; both real failures stay. */
+	assert_int_equal(counted(p, "2001:db8:aa::/64", &c), 1);
+	assert_int_equal(c.nfail, 2);
+	assert_int_equal(c.nsucc, 1);
+}
+
+static void
+setcred_without_attempt_refunds_nothing(void **state)
+{
+	struct pfix *p = *state;
+	pam_handle_t *pamh;
+	struct ab_counter c;
+
+	write_conf(p, "maxretry = 5\n");
+	write_oneline(p, "");
+	assert_int_equal(auth(p, "one", "192.0.2.30", "wrong"), PAM_AUTH_ERR);
+	/* A public-key login: no pam_authenticate, then pam_setcred. */
+	pamh = start(p, "one", "192.0.2.30", "secret");
+	assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	/* A forged variable with a bad value is dropped, not trusted. */
+	pamh = start(p, "one", "192.0.2.30", "secret");
+	assert_int_equal(pam_putenv(pamh, AB_ATTEMPT_ENV "=12x"), PAM_SUCCESS);
+	assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+	assert_null(pam_getenv(pamh, AB_ATTEMPT_ENV));
+	pam_end(pamh, PAM_SUCCESS);
+	assert_int_equal(counted(p, "192.0.2.30", &c), 1);
+	assert_int_equal(c.nfail, 1);
+}
+
+/* ---- explicit modes ----------------------------------------------------- */
+
+static void
+explicit_modes(void **state)
+{
+	struct pfix *p = *state;
+	struct ab_counter c;
+	struct ab_ban b;
+	int i;
+
+	write_conf(p, "maxretry = 4\n");
+	write_explicit(p);
+	for (i = 1; i <= 3; i++)
+		assert_int_equal(auth(p, "explicit", "203.0.113.30", "wrong"),
+		    PAM_AUTH_ERR);
+	assert_int_equal(banned(p, "203.0.113.30", &b), 0);
+	/* The 4th failure itself bans (authfail sees the outcome). */
+	assert_int_equal(auth(p, "explicit", "203.0.113.30", "wrong"),
+	    PAM_MAXTRIES);
+	assert_int_equal(banned(p, "203.0.113.30", &b), 1);
+	assert_int_equal(checks(p), 4);
+	/* preauth refuses before the password module. */
+	assert_int_equal(auth(p, "explicit", "203.0.113.30", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(checks(p), 4);
+	/* A success is recorded by authsucc. */
+	assert_int_equal(auth(p, "explicit", "203.0.113.31", "secret"),
+	    PAM_SUCCESS);
+	assert_int_equal(counted(p, "203.0.113.31", &c), 1);
+	assert_int_equal(c.nsucc, 1);
+	assert_int_equal(c.nfail, 0);
+}
+
+/* ---- what PAM_RHOST may hold -------------------------------------------- */
+
+static void
+odd_rhosts(void **state)
+{
+	struct pfix *p = *state;
+	struct ab_counter c;
+	char longhost[400];
+	int n = 0;
+
+	write_conf(p, "maxretry = 2\n");
+	write_oneline(p, "");
+	/* No rhost (a local login) and empty: not counted, never refused. */
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(auth(p, "one", NULL, "wrong"), PAM_AUTH_ERR);
+		assert_int_equal(auth(p, "one", "", "wrong"), PAM_AUTH_ERR);
+	}
+	n += 8;
+	/* A name (UseDNS yes): one documented rule, not counted, logged. */
+	assert_int_equal(auth(p, "one", "attacker.example.org", "wrong"),
+	    PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "attacker.example.org", "wrong"),
+	    PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "attacker.example.org", "wrong"),
+	    PAM_AUTH_ERR);
+	n += 3;
+	assert_syslog("PAM_RHOST \"attacker.example.org\" is not an IP address: "
+	    "not counted (is UseDNS on in sshd_config?)");
+	/* Control characters are escaped in the log line. */
+	assert_int_equal(auth(p, "one", "x\r\nFake: 198.51.100.1", "wrong"),
+	    PAM_AUTH_ERR);
+	n++;
+	assert_syslog("PAM_RHOST \"x\\x0d\\x0aFake: 198.51.100.1\" is not an IP");
+	memset(longhost, 'a', sizeof(longhost) - 1);
+	longhost[sizeof(longhost) - 1] = '\0';
+	assert_int_equal(auth(p, "one", longhost, "wrong"), PAM_AUTH_ERR);
+	n++;
+	assert_syslog("PAM_RHOST \"aaaaaaaaaaaaaaaa");
+	/* Brackets and zones are parsed; mapped IPv4 counts as IPv4. */
+	assert_int_equal(auth(p, "one", "[2001:db8:1:1::9]", "wrong"),
+	    PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "2001:db8:1:1::8%eth0", "wrong"),
+	    PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "2001:db8:1:1::7", "wrong"),
+	    PAM_MAXTRIES);
+	n += 2;
+	assert_int_equal(auth(p, "one", "::ffff:203.0.113.77", "wrong"),
+	    PAM_AUTH_ERR);
+	n++;
+	assert_int_equal(counted(p, "203.0.113.77", &c), 1);
+	assert_int_equal(c.nfail, 1);
+	assert_int_equal(checks(p), n);
+}
+
+static void
+allowlist_never_locked_out(void **state)
+{
+	struct pfix *p = *state;
+	int i;
+
+	write_conf(p, "maxretry = 2\nignoreip = 198.51.100.0/24\n"
+	    "on_error = closed\n");
+	write_oneline(p, "");
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(auth(p, "one", "198.51.100.9", "wrong"),
+		    PAM_AUTH_ERR);
+		assert_int_equal(auth(p, "one", "127.0.0.1", "wrong"),
+		    PAM_AUTH_ERR);
+		assert_int_equal(auth(p, "one", "::1", "wrong"), PAM_AUTH_ERR);
+	}
+	/* Even with a broken store and on_error = closed (allowlisted hosts
+	 * never touched the store, so make it first). */
+	assert_int_equal(mkdir(p->cfg.db, 0700), 0);
+	assert_int_equal(chmod(p->cfg.db, 0777), 0);
+	assert_int_equal(auth(p, "one", "198.51.100.9", "secret"), PAM_SUCCESS);
+	assert_int_equal(auth(p, "one", "127.0.0.1", "secret"), PAM_SUCCESS);
+	assert_int_equal(auth(p, "one", "203.0.113.1", "secret"), PAM_AUTH_ERR);
+	assert_int_equal(checks(p), 20);
+}
+
+/* ---- a store that cannot be used, under both on_error values ------------ */
+
+enum fault { F_MISSING, F_OWNER, F_MODE, F_SYMLINK, F_UNWRITABLE, F_FILE };
+
+static void
+make_fault(struct pfix *p, enum fault f)
+{
+	char real[600];
+
+	switch (f) {
+	case F_MISSING:	/* its parent does not exist */
+		snprintf(p->cfg.db, sizeof(p->cfg.db), "%s/gone/db", p->dir);
+		break;
+	case F_OWNER:
+		mkdir(p->cfg.db, 0700);
+		assert_int_equal(chown(p->cfg.db, 65534, 65534), 0);
+		break;
+	case F_MODE:
+		mkdir(p->cfg.db, 0700);
+		assert_int_equal(chmod(p->cfg.db, 0775), 0);
+		break;
+	case F_SYMLINK:
+		snprintf(real, sizeof(real), "%s/real", p->dir);
+		mkdir(real, 0700);
+		assert_int_equal(symlink(real, p->cfg.db), 0);
+		break;
+	case F_UNWRITABLE:	/* see the caller: runs as nobody */
+		break;
+	case F_FILE:	/* the store file is a directory */
+		mkdir(p->cfg.db, 0700);
+		snprintf(real, sizeof(real), "%s/%s", p->cfg.db, AB_BANS_FILE);
+		mkdir(real, 0700);
+		break;
+	}
+}
+
+static void
+store_faults(void **state)
+{
+	static const char *names[] = { "missing", "owner", "mode", "symlink",
+	    "unwritable", "file" };
+	struct pfix *p = *state;
+	int f, closed;
+
+	for (f = F_MISSING; f <= F_FILE; f++) {
+		for (closed = 0; closed <= 1; closed++) {
+			char extra[700];
+			int before, want_open;
+
+			setup((void **)&p);
+			*state = p;
+			make_fault(p, f);
+			snprintf(extra, sizeof(extra), "on_error = %s\n"
+			    "db = %s\n", closed ? "closed" : "open", p->cfg.db);
+			write_conf(p, extra);
+			write_oneline(p, "");
+			if (f == F_UNWRITABLE) {
+				/* An unprivileged caller cannot open the
+				 * root-only store. */
+				pid_t pid;
+				int status;
+
+				mkdir(p->cfg.db, 0700);
+				mkdir(p->cfg.runtime_dir, 0700);
+				chmod(p->dir, 0755);
+				chmod(p->confdir, 0755);
+				if ((pid = fork()) == 0) {
+					/* No cmocka asserts in here: a failed
+					 * one would longjmp back into the
+					 * runner inside this child. */
+					if (setgid(65534) != 0 ||
+					    setuid(65534) != 0)
+						_exit(98);
+					_exit(auth_plain(p, "one",
+					    "203.0.113.99", "secret"));
+				}
+				assert_int_equal(waitpid(pid, &status, 0), pid);
+				if (WEXITSTATUS(status) != (closed ?
+				    PAM_AUTH_ERR : PAM_SUCCESS))
+					fail_msg("fault %s closed=%d: got %d",
+					    names[f], closed,
+					    WEXITSTATUS(status));
+				teardown((void **)&p);
+				continue;
+			}
+			before = checks(p);
+			want_open = closed ? PAM_AUTH_ERR : PAM_SUCCESS;
+			if (auth(p, "one", "203.0.113.99", "secret") !=
+			    want_open)
+				fail_msg("fault %s closed=%d: wrong result",
+				    names[f], closed);
+			/* closed: refused before the password module ran */
+			assert_int_equal(checks(p), before + !closed);
+			assert_syslog(closed ? "refusing (on_error = closed)" :
+			    "stepping aside (on_error = open)");
+			teardown((void **)&p);
+		}
+	}
+	setup((void **)&p);
+	*state = p;
+}
+
+static void
+config_faults(void **state)
+{
+	struct pfix *p = *state;
+	char path[600], text[2048];
+
+	write_conf(p, "maxretry = 2\n");
+	/* A missing conf= file: on_error from the arguments applies. */
+	snprintf(text, sizeof(text),
+	    "auth requisite %s conf=%s/nope.conf on_error=closed\n"
+	    "auth required %s count=%s\n", p->mod, p->dir, p->pw, p->count);
+	snprintf(path, sizeof(path), "%s/noconf", p->confdir);
+	write_text(path, text);
+	assert_int_equal(auth(p, "noconf", "203.0.113.5", "secret"),
+	    PAM_AUTH_ERR);
+	assert_int_equal(checks(p), 0);
+	assert_syslog("cannot use the configuration (No such file or "
+	    "directory): refusing (on_error = closed)");
+	/* Bad and unknown arguments are logged; the rest still applies. */
+	snprintf(text, sizeof(text),
+	    "auth requisite %s conf=%s maxretry=1 frobnicate bantime=soon\n"
+	    "auth required %s count=%s\n", p->mod, p->conf, p->pw, p->count);
+	snprintf(path, sizeof(path), "%s/args", p->confdir);
+	write_text(path, text);
+	assert_int_equal(auth(p, "args", "203.0.113.6", "wrong"), PAM_AUTH_ERR);
+	assert_syslog("module argument 3: unknown argument \"frobnicate\" "
+	    "(ignored)");
+	assert_syslog("module argument 4: bad value \"soon\" for bantime");
+	/* maxretry=1 from the arguments overrode the file's 2. */
+	assert_int_equal(auth(p, "args", "203.0.113.6", "secret"),
+	    PAM_MAXTRIES);
+}
+
+/* ---- many processes and threads through the module ---------------------- */
+
+#define WORKERS	8
+#define PER	2000
+#define UNITS	500
+
+struct pworker {
+	struct pfix *p;
+	int index, errors;
+};
+
+static void *
+pam_worker(void *arg)
+{
+	struct pworker *w = arg;
+	int i;
+
+	for (i = 0; i < PER; i++) {
+		int u = (w->index * PER + i) % UNITS;
+		char host[64];
+		pam_handle_t *pamh;
+		int rc;
+
+		snprintf(host, sizeof(host), "2001:db8:%x::%x", u, w->index);
+		pamh = start(w->p, "conc", host, "wrong");
+		rc = pam_authenticate(pamh, 0);
+		pam_end(pamh, rc);
+		w->errors += rc != PAM_AUTH_ERR;
+	}
+	return NULL;
+}
+
+static void
+conc_setup(struct pfix *p)
+{
+	char text[4096], path[600];
+
+	write_conf(p, "maxretry = 100\nfindtime = 1d\n");
+	snprintf(text, sizeof(text), "auth requisite %s conf=%s\n"
+	    "auth required pam_deny.so\n", p->mod, p->conf);
+	snprintf(path, sizeof(path), "%s/conc", p->confdir);
+	write_text(path, text);
+}
+
+static void
+conc_check(struct pfix *p)
+{
+	struct ab_counter c;
+	char unit[64];
+	int u;
+
+	for (u = 0; u < UNITS; u++) {
+		snprintf(unit, sizeof(unit), "2001:db8:%x::/64", u);
+		assert_int_equal(counted(p, unit, &c), 1);
+		if (c.nfail != WORKERS * PER / UNITS)
+			fail_msg("%s: %u failures, want %d", unit, c.nfail,
+			    WORKERS * PER / UNITS);
+	}
+}
+
+static void
+concurrent_processes(void **state)
+{
+	struct pfix *p = *state;
+	pid_t pids[WORKERS];
+	int i, status;
+
+	conc_setup(p);
+	for (i = 0; i < WORKERS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct pworker w = { p, i, 0 };
+
+			pam_worker(&w);
+			_exit(w.errors != 0);
+		}
+	}
+	for (i = 0; i < WORKERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	conc_check(p);
+}
+
+static void
+concurrent_threads(void **state)
+{
+	struct pfix *p = *state;
+	pthread_t tid[WORKERS];
+	struct pworker w[WORKERS];
+	int i;
+
+	conc_setup(p);
+	for (i = 0; i < WORKERS; i++) {
+		w[i] = (struct pworker){ p, i, 0 };
+		assert_int_equal(pthread_create(&tid[i], NULL, pam_worker, &w[i]),
+		    0);
+	}
+	for (i = 0; i < WORKERS; i++) {
+		pthread_join(tid[i], NULL);
+		assert_int_equal(w[i].errors, 0);
+	}
+	conc_check(p);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(oneline_bans_after_maxretry),
+		T(oneline_success_is_refunded),
+		T(several_passwords_one_handle),
+		T(kbdint_refund_across_processes),
+		T(setcred_without_attempt_refunds_nothing),
+		T(explicit_modes),
+		T(odd_rhosts),
+		T(allowlist_never_locked_out),
+		T(store_faults),
+		T(config_faults),
+		T(concurrent_processes),
+		T(concurrent_threads),
+	};
+
+	return cmocka_run_group_tests_name("pam", tests, NULL, NULL);
+}

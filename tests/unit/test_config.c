@@ -1,0 +1,395 @@
+/* test_config.c - autoban.conf and module arguments: values and messages. */
+#include "testlib.h"
+
+#include <fcntl.h>
+
+struct cfix {
+	char *dir;
+	char path[512];
+	struct ab_config cfg;
+	struct logbuf lb;
+	struct ab_log log;
+};
+
+static int
+setup(void **state)
+{
+	struct cfix *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->dir = tmpdir_new()) == NULL)
+		return -1;
+	snprintf(c->path, sizeof(c->path), "%s/autoban.conf", c->dir);
+	config_defaults(&c->cfg);
+	c->log.fn = logbuf_fn;
+	c->log.ctx = &c->lb;
+	*state = c;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct cfix *c = *state;
+
+	rm_rf(c->dir);
+	free(c->dir);
+	free(c);
+	return 0;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static int
+load(struct cfix *c, const char *text)
+{
+	write_file(c->path, text, 0644);
+	logbuf_reset(&c->lb);
+	return config_load(&c->cfg, c->path, 1, &c->log);
+}
+
+static void
+defaults(void **state)
+{
+	struct ab_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.maxretry, 5);
+	assert_int_equal(cfg.findtime, 600);
+	assert_int_equal(cfg.bantime, 3600);
+	assert_int_equal(cfg.bantime_increment, 2);
+	assert_int_equal(cfg.bantime_max, 7 * 86400);
+	assert_int_equal(cfg.forget_after, 7 * 86400);
+	assert_int_equal(cfg.ipv4_prefix, 32);
+	assert_int_equal(cfg.ipv6_prefix, 64);
+	assert_int_equal(cfg.on_error, AB_ON_ERROR_OPEN);
+	assert_string_equal(cfg.db, "/var/lib/autoban");
+	assert_string_equal(cfg.runtime_dir, "/run/autoban");
+	assert_int_equal(cfg.mapsize, 1 << 30);
+	assert_int_equal(cfg.nignore, 0);
+	assert_int_equal(cfg.backend, AB_BACKEND_NFT);
+	assert_int_equal(cfg.nports, 0);
+	assert_int_equal(cfg.sync_interval, 5);
+}
+
+static void
+every_key(void **state)
+{
+	struct cfix *c = *state;
+
+	assert_int_equal(load(c,
+	    "# a comment\n"
+	    "maxretry = 4\n"
+	    "  findtime=5m   # trailing comment\n"
+	    "bantime = 2h\r\n"
+	    "bantime_increment = 3\n"
+	    "bantime_max = 2w\n"
+	    "forget_after = 30d\n"
+	    "ipv4_prefix = 24\n"
+	    "ipv6_prefix = 56\n"
+	    "on_error = closed\n"
+	    "db = /srv/autoban\n"
+	    "runtime_dir = /run/ab\n"
+	    "mapsize = 256M\n"
+	    "ignoreip = 192.0.2.0/24, 2001:db8::1\n"
+	    "ignoreip = 198.51.100.7\n"
+	    "backend = ipset\n"
+	    "ports = 22 2222\n"
+	    "sync_interval = 30s\n"
+	    "\n"), 0);
+	assert_int_equal(c->lb.n, 0);
+	assert_int_equal(c->cfg.maxretry, 4);
+	assert_int_equal(c->cfg.findtime, 300);
+	assert_int_equal(c->cfg.bantime, 7200);
+	assert_int_equal(c->cfg.bantime_increment, 3);
+	assert_int_equal(c->cfg.bantime_max, 14 * 86400);
+	assert_int_equal(c->cfg.forget_after, 30 * 86400);
+	assert_int_equal(c->cfg.ipv4_prefix, 24);
+	assert_int_equal(c->cfg.ipv6_prefix, 56);
+	assert_int_equal(c->cfg.on_error, AB_ON_ERROR_CLOSED);
+	assert_string_equal(c->cfg.db, "/srv/autoban");
+	assert_string_equal(c->cfg.runtime_dir, "/run/ab");
+	assert_int_equal(c->cfg.mapsize, 256 << 20);
+	assert_int_equal(c->cfg.nignore, 3);	/* ignoreip lines add up */
+	assert_int_equal(c->cfg.backend, AB_BACKEND_IPSET);
+	assert_int_equal(c->cfg.nports, 2);
+	assert_int_equal(c->cfg.ports[1], 2222);
+	assert_int_equal(c->cfg.sync_interval, 30);
+}
+
+static void
+durations(void **state)
+{
+	int64_t d;
+
+	(void)state;
+	assert_int_equal(config_parse_duration("45", &d), 0);
+	assert_int_equal(d, 45);
+	assert_int_equal(config_parse_duration("45s", &d), 0);
+	assert_int_equal(d, 45);
+	assert_int_equal(config_parse_duration("10m", &d), 0);
+	assert_int_equal(d, 600);
+	assert_int_equal(config_parse_duration("1h", &d), 0);
+	assert_int_equal(d, 3600);
+	assert_int_equal(config_parse_duration("2d", &d), 0);
+	assert_int_equal(d, 172800);
+	assert_int_equal(config_parse_duration("1w", &d), 0);
+	assert_int_equal(d, 604800);
+	assert_int_equal(config_parse_duration("", &d), AB_ECONFIG);
+	assert_int_equal(config_parse_duration("h", &d), AB_ECONFIG);
+	assert_int_equal(config_parse_duration("1y", &d), AB_ECONFIG);
+	assert_int_equal(config_parse_duration("-5m", &d), AB_ECONFIG);
+	assert_int_equal(config_parse_duration("1.5h", &d), AB_ECONFIG);
+	assert_int_equal(config_parse_duration("53w", &d), AB_ECONFIG);
+	assert_int_equal(config_parse_duration("99999999999999999999", &d),
+	    AB_ECONFIG);
+}
+
+/* One bad line: its message names file and line, the default stays. */
+static void
+bad_line(struct cfix *c, const char *line, const char *msg)
+{
+	char text[512], want[1024];
+	struct ab_config before;
+
+	config_defaults(&c->cfg);
+	before = c->cfg;
+	snprintf(text, sizeof(text), "maxretry = 5\n%s\n", line);
+	assert_int_equal(load(c, text), AB_ECONFIG);
+	snprintf(want, sizeof(want), "file %s line 2: %s", c->path, msg);
+	assert_logged(&c->lb, want);
+	assert_int_equal(c->lb.n, 1);
+	assert_memory_equal(&before, &c->cfg, sizeof(before));
+}
+
+static void
+messages_values(void **state)
+{
+	struct cfix *c = *state;
+
+	bad_line(c, "maxretry = 0", "bad value \"0\" for maxretry: expected a "
+	    "whole number from 1 to 100 (keeping the previous value)");
+	bad_line(c, "maxretry = 101", "bad value \"101\" for maxretry");
+	bad_line(c, "maxretry = five", "bad value \"five\" for maxretry");
+	bad_line(c, "findtime = 10x", "bad value \"10x\" for findtime: "
+	    "expected a duration such as 30s, 10m, 1h, 2d or 1w");
+	bad_line(c, "findtime = 0", "bad value \"0\" for findtime");
+	bad_line(c, "bantime = ", "bad value \"\" for bantime");
+	bad_line(c, "bantime_increment = 0", "bad value \"0\" for "
+	    "bantime_increment: expected a whole factor from 1 (off) to 100");
+	bad_line(c, "bantime_max = forever", "bad value \"forever\" for "
+	    "bantime_max");
+	bad_line(c, "forget_after = -1", "bad value \"-1\" for forget_after");
+	bad_line(c, "ipv4_prefix = 33", "bad value \"33\" for ipv4_prefix: "
+	    "expected a prefix length from 8 to 32");
+	bad_line(c, "ipv6_prefix = 8", "bad value \"8\" for ipv6_prefix: "
+	    "expected a prefix length from 16 to 128");
+	bad_line(c, "on_error = maybe", "bad value \"maybe\" for on_error: "
+	    "expected open or closed");
+	bad_line(c, "backend = pf", "bad value \"pf\" for backend: expected "
+	    "nftables or ipset");
+	bad_line(c, "db = var/lib/autoban", "bad value \"var/lib/autoban\" for "
+	    "db: expected an absolute path shorter than 256 bytes");
+	bad_line(c, "runtime_dir = run", "bad value \"run\" for runtime_dir");
+	bad_line(c, "mapsize = 10K", "bad value \"10K\" for mapsize: expected "
+	    "a size from 1M to 64G, such as 512M");
+	bad_line(c, "sync_interval = 0", "bad value \"0\" for sync_interval");
+}
+
+static void
+messages_lists(void **state)
+{
+	struct cfix *c = *state;
+
+	bad_line(c, "ignoreip = 192.0.2.1, example.org", "ignoreip: bad item "
+	    "\"example.org\": expected an IP address or ADDR/LEN (at most 256 "
+	    "entries) (line ignored)");
+	/* All or nothing: the good item on the bad line was not added. */
+	assert_int_equal(c->cfg.nignore, 0);
+	bad_line(c, "ports = 22, 70000", "ports: bad item \"70000\": expected "
+	    "a TCP port from 1 to 65535 (at most 32) (line ignored)");
+	assert_int_equal(c->cfg.nports, 0);
+	bad_line(c, "ports = 0", "ports: bad item \"0\"");
+}
+
+static void
+messages_syntax(void **state)
+{
+	struct cfix *c = *state;
+
+	bad_line(c, "maxretry 4", "expected key = value, got \"maxretry 4\" "
+	    "(ignored)");
+	bad_line(c, "max-retry = 4", "bad key \"max-retry\" (ignored)");
+	bad_line(c, " = 4", "bad key \"\" (ignored)");
+	bad_line(c, "colour = blue", "unknown key \"colour\" (ignored)");
+	/* Outside text is escaped in messages. */
+	bad_line(c, "bad\x1bkey = 1", "bad key \"bad\\x1bkey\" (ignored)");
+}
+
+static void
+line_numbers(void **state)
+{
+	struct cfix *c = *state;
+	char want[600];
+
+	assert_int_equal(load(c, "# 1\n\nmaxretry = 3\n\n\nfoo = 1\nbar = 2\n"),
+	    AB_ECONFIG);
+	snprintf(want, sizeof(want), "file %s line 6: unknown key \"foo\"",
+	    c->path);
+	assert_logged(&c->lb, want);
+	snprintf(want, sizeof(want), "file %s line 7: unknown key \"bar\"",
+	    c->path);
+	assert_logged(&c->lb, want);
+	assert_int_equal(c->cfg.maxretry, 3);	/* good lines still apply */
+}
+
+static void
+untrusted_files(void **state)
+{
+	struct cfix *c = *state;
+	char link[600], want[700];
+	struct ab_config before = c->cfg;
+
+	write_file(c->path, "maxretry = 2\n", 0644);
+	snprintf(link, sizeof(link), "%s/link.conf", c->dir);
+	assert_int_equal(symlink(c->path, link), 0);
+	logbuf_reset(&c->lb);
+	assert_int_equal(config_load(&c->cfg, link, 1, &c->log), AB_EUNTRUSTED);
+	snprintf(want, sizeof(want), "config %s is a symlink: refusing it", link);
+	assert_logged(&c->lb, want);
+
+	assert_int_equal(chmod(c->path, 0664), 0);
+	logbuf_reset(&c->lb);
+	assert_int_equal(config_load(&c->cfg, c->path, 1, &c->log),
+	    AB_EUNTRUSTED);
+	snprintf(want, sizeof(want), "config %s is writable by group or other "
+	    "(mode 664): refusing it", c->path);
+	assert_logged(&c->lb, want);
+
+	assert_int_equal(chmod(c->path, 0644), 0);
+	assert_int_equal(chown(c->path, 65534, 65534), 0);
+	logbuf_reset(&c->lb);
+	assert_int_equal(config_load(&c->cfg, c->path, 1, &c->log),
+	    AB_EUNTRUSTED);
+	snprintf(want, sizeof(want), "config %s is owned by uid 65534, not "
+	    "root: refusing it", c->path);
+	assert_logged(&c->lb, want);
+
+	logbuf_reset(&c->lb);
+	assert_int_equal(config_load(&c->cfg, c->dir, 1, &c->log),
+	    AB_EUNTRUSTED);
+	snprintf(want, sizeof(want), "config %s is not a regular file: "
+	    "refusing it", c->dir);
+	assert_logged(&c->lb, want);
+	/* Nothing of an untrusted file was applied. */
+	assert_memory_equal(&before, &c->cfg, sizeof(before));
+}
+
+static void
+odd_files(void **state)
+{
+	struct cfix *c = *state;
+	char want[700], *big;
+	int fd;
+
+	logbuf_reset(&c->lb);
+	snprintf(want, sizeof(want), "%s/missing.conf", c->dir);
+	assert_int_equal(config_load(&c->cfg, want, 0, &c->log), 0);
+	assert_int_equal(c->lb.n, 0);	/* the default file may be absent */
+	assert_int_equal(config_load(&c->cfg, want, 1, &c->log), -ENOENT);
+	assert_logged(&c->lb, "missing.conf: No such file or directory");
+
+	fd = open(c->path, O_WRONLY | O_TRUNC | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "maxretry = 3\n\0x", 15), 15);
+	close(fd);
+	logbuf_reset(&c->lb);
+	assert_int_equal(config_load(&c->cfg, c->path, 1, &c->log), AB_ECONFIG);
+	assert_logged(&c->lb, "contains a NUL byte: refusing it");
+	assert_int_equal(c->cfg.maxretry, 5);
+
+	big = malloc(70000);
+	assert_non_null(big);
+	memset(big, '#', 69999);
+	big[69999] = '\0';
+	write_file(c->path, big, 0644);
+	free(big);
+	logbuf_reset(&c->lb);
+	assert_int_equal(config_load(&c->cfg, c->path, 1, &c->log), AB_ECONFIG);
+	assert_logged(&c->lb, "is larger than 65536 bytes: refusing it");
+}
+
+static void
+module_arguments(void **state)
+{
+	struct cfix *c = *state;
+
+	logbuf_reset(&c->lb);
+	assert_int_equal(config_set(&c->cfg, "maxretry", "3",
+	    "module argument 2", 0, &c->log), 0);
+	assert_int_equal(c->cfg.maxretry, 3);
+	assert_int_equal(config_set(&c->cfg, "maxretry", "x",
+	    "module argument 3", 0, &c->log), AB_ECONFIG);
+	assert_logged(&c->lb, "module argument 3: bad value \"x\" for maxretry");
+	assert_int_equal(c->cfg.maxretry, 3);
+	assert_int_equal(config_set(&c->cfg, "nosuch", "1",
+	    "module argument 4", 0, &c->log), AB_ECONFIG);
+	assert_logged(&c->lb, "module argument 4: unknown key \"nosuch\"");
+}
+
+static void
+units_and_allowlist(void **state)
+{
+	struct cfix *c = *state;
+	struct ab_addr h, u;
+	char out[AB_ADDRSTRLEN];
+
+	assert_int_equal(load(c, "ignoreip = 198.51.100.0/24 2001:db8:5::/48\n"
+	    "ipv4_prefix = 24\n"), 0);
+	h = A("203.0.113.77");
+	config_unit(&c->cfg, &h, &u);
+	assert_string_equal(addr_format(&u, out, sizeof(out)), "203.0.113.0/24");
+	h = A("2001:db8:1:2:3::4");
+	config_unit(&c->cfg, &h, &u);
+	assert_string_equal(addr_format(&u, out, sizeof(out)), "2001:db8:1:2::/64");
+	h = A("198.51.100.200");
+	assert_true(config_is_ignored(&c->cfg, &h));
+	h = A("2001:db8:5:9::1");
+	assert_true(config_is_ignored(&c->cfg, &h));
+	h = A("127.0.0.1");
+	assert_true(config_is_ignored(&c->cfg, &h));	/* always */
+	h = A("::1");
+	assert_true(config_is_ignored(&c->cfg, &h));
+	h = A("203.0.113.1");
+	assert_false(config_is_ignored(&c->cfg, &h));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults),
+		cmocka_unit_test_setup_teardown(every_key, setup, teardown),
+		cmocka_unit_test(durations),
+		cmocka_unit_test_setup_teardown(messages_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(messages_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(messages_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(line_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(untrusted_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(odd_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(module_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(units_and_allowlist, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,726 @@
+/* test_store.c - the LMDB store: trust, records, versions, pruning, faults. */
+#include "testlib.h"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <time.h>
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* f->dir/sub/name (sub may be ""); up to four live at once. */
+static char *
+path_in(struct fixture *f, const char *sub, const char *name)
+{
+	static char buf[4][600];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s%s%s/%s", f->dir, *sub ? "/" : "",
+	    sub, name);
+	return buf[i];
+}
+
+/* A counts/ban write so the files exist. */
+struct setban {
+	int64_t start, until;
+	uint8_t origin;
+};
+
+static int
+setban_cb(struct ab_ban *rec, int found, void *arg)
+{
+	const struct setban *s = arg;
+
+	(void)found;
+	rec->start = s->start;
+	rec->until = s->until;
+	rec->origin = s->origin;
+	rec->nbans++;
+	return AB_WRITE;
+}
+
+static void
+put_ban(struct ab_store *st, const char *prefix, int64_t start, int64_t until)
+{
+	struct setban s = { start, until, AB_ORIGIN_MANUAL };
+	struct ab_addr p = A(prefix);
+
+	assert_int_equal(store_ban_update(st, &p, setban_cb, &s), 0);
+}
+
+static int
+addfail_cb(struct ab_counter *rec, int found, void *arg)
+{
+	const int64_t *t = arg;
+
+	(void)found;
+	if (rec->nfail < AB_MAXRETRY_MAX)
+		rec->fail[rec->nfail++] = *t;
+	return AB_WRITE;
+}
+
+static int
+add_fail(struct ab_store *st, const char *unit, int64_t t_ns)
+{
+	struct ab_addr u = A(unit);
+
+	return store_count_update(st, &u, addfail_cb, &t_ns);
+}
+
+static void
+creates_private_files(void **state)
+{
+	struct fixture *f = *state;
+	struct stat sb;
+
+	put_ban(fixture_store(f), "203.0.113.7", now_s(), now_s() + 60);
+	assert_int_equal(add_fail(f->st, "203.0.113.8", now_s() * NS), 0);
+	assert_int_equal(stat(f->cfg.db, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	assert_int_equal(stat(f->cfg.runtime_dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	assert_int_equal(stat(path_in(f, "db", AB_BANS_FILE), &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(stat(path_in(f, "run", AB_COUNTS_FILE), &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+}
+
+static void
+expect_open_fails(struct fixture *f, int want, const char *msg)
+{
+	struct ab_store *st = NULL;
+
+	logbuf_reset(&f->lb);
+	assert_int_equal(store_open(&st, &f->cfg, &f->log), want);
+	assert_null(st);
+	assert_logged(&f->lb, msg);
+}
+
+static void
+untrusted_directories(void **state)
+{
+	struct fixture *f = *state;
+	char *real = path_in(f, "", "real");
+
+	/* db is a symlink to a good directory */
+	assert_int_equal(mkdir(real, 0700), 0);
+	assert_int_equal(symlink(real, f->cfg.db), 0);
+	expect_open_fails(f, AB_EUNTRUSTED, "is a symlink: refusing it");
+	assert_int_equal(unlink(f->cfg.db), 0);
+
+	assert_int_equal(mkdir(f->cfg.db, 0700), 0);
+	assert_int_equal(chown(f->cfg.db, 65534, 65534), 0);
+	expect_open_fails(f, AB_EUNTRUSTED, "is owned by uid 65534, not root: "
+	    "refusing it");
+	assert_int_equal(chown(f->cfg.db, 0, 0), 0);
+
+	assert_int_equal(chmod(f->cfg.db, 0770), 0);
+	expect_open_fails(f, AB_EUNTRUSTED, "is writable by group or other "
+	    "(mode 770): refusing it");
+	assert_int_equal(chmod(f->cfg.db, 0700), 0);
+
+	/* runtime_dir is a file */
+	assert_int_equal(close(open(f->cfg.runtime_dir, O_CREAT | O_WRONLY,
+	    0600)), 0);
+	expect_open_fails(f, AB_EUNTRUSTED, "is not a directory: refusing it");
+	assert_int_equal(unlink(f->cfg.runtime_dir), 0);
+
+	/* parent missing: only the last component is ever created */
+	snprintf(f->cfg.db, sizeof(f->cfg.db), "%s/no/such", f->dir);
+	expect_open_fails(f, -ENOENT, "cannot create: No such file or "
+	    "directory");
+}
+
+static void
+untrusted_data_files(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_addr h = A("203.0.113.7");
+	struct ab_ban b;
+	char *bans = path_in(f, "db", AB_BANS_FILE);
+	char *other = path_in(f, "", "other.mdb");
+
+	put_ban(fixture_store(f), "203.0.113.7", now_s(), now_s() + 600);
+	/* The file turns into a symlink to a copy: refused, not followed. */
+	assert_int_equal(rename(bans, other), 0);
+	assert_int_equal(symlink(other, bans), 0);
+	logbuf_reset(&f->lb);
+	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	    NULL), AB_EUNTRUSTED);
+	assert_logged(&f->lb, "bans.mdb: is a symlink: refusing it");
+	assert_int_equal(unlink(bans), 0);
+	assert_int_equal(rename(other, bans), 0);
+
+	assert_int_equal(chown(bans, 65534, 0), 0);
+	logbuf_reset(&f->lb);
+	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	    NULL), AB_EUNTRUSTED);
+	assert_logged(&f->lb, "ban store bans.mdb is owned by uid 65534");
+	assert_int_equal(chown(bans, 0, 0), 0);
+
+	assert_int_equal(chmod(bans, 0620), 0);
+	logbuf_reset(&f->lb);
+	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	    NULL), AB_EUNTRUSTED);
+	assert_logged(&f->lb, "writable by group or other (mode 620)");
+	assert_int_equal(chmod(bans, 0600), 0);
+	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	    NULL), 1);
+}
+
+static void
+find_covering_bans(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	struct ab_addr h = A("203.0.113.7"), unit = A("203.0.113.7");
+	struct ab_ban b, urec;
+	char out[AB_ADDRSTRLEN];
+	int found;
+	int64_t t = now_s();
+
+	assert_int_equal(store_ban_find(st, &h, t, &b, &unit, &urec, &found), 0);
+	assert_false(found);
+	put_ban(st, "203.0.113.7", t - 10, t - 5);	/* expired */
+	assert_int_equal(store_ban_find(st, &h, t, &b, &unit, &urec, &found), 0);
+	assert_true(found);
+	assert_int_equal(urec.until, t - 5);
+	put_ban(st, "203.0.113.0/24", t, t + 100);	/* covering prefix */
+	assert_int_equal(store_ban_find(st, &h, t, &b, &unit, &urec, &found), 1);
+	assert_string_equal(addr_format(&b.prefix, out, sizeof(out)),
+	    "203.0.113.0/24");
+	put_ban(st, "203.0.113.7", t, t + 500);	/* longer: wins */
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_string_equal(addr_format(&b.prefix, out, sizeof(out)),
+	    "203.0.113.7");
+	h = A("203.0.114.7");
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 0);
+	h = A("2001:db8::7");
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 0);
+	put_ban(st, "2001:db8::/32", t, t + 100);
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+}
+
+struct changes {
+	char seen[16][AB_ADDRSTRLEN];
+	int gone[16];
+	int n;
+};
+
+static int
+change_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
+{
+	struct changes *c = arg;
+
+	if (c->n < 16) {
+		addr_format(p, c->seen[c->n], sizeof(c->seen[0]));
+		c->gone[c->n] = rec == NULL;
+		c->n++;
+	}
+	return 0;
+}
+
+static int
+del_cb(struct ab_ban *rec, int found, void *arg)
+{
+	(void)rec;
+	(void)found;
+	(void)arg;
+	return AB_DELETE;
+}
+
+static int
+keep_cb(struct ab_ban *rec, int found, void *arg)
+{
+	(void)rec;
+	(void)found;
+	(void)arg;
+	return AB_KEEP;
+}
+
+static void
+change_log(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	struct changes c;
+	struct ab_addr p = A("203.0.113.9");
+	uint64_t s0, s1, s2;
+	int64_t t = now_s();
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_changes(st, 0, &s0, change_cb, &c), 0);
+	assert_int_equal(s0, 0);
+	put_ban(st, "203.0.113.7", t, t + 60);
+	put_ban(st, "203.0.113.8", t, t + 60);
+	assert_int_equal(store_changes(st, s0, &s1, change_cb, &c), 0);
+	assert_int_equal(s1, 2);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.seen[0], "203.0.113.7");
+	/* A write that leaves the ban as it was is not a change. */
+	assert_int_equal(store_ban_update(st, &p, keep_cb, NULL), 0);
+	/* A changed ban moves to the end; its old entry goes. */
+	put_ban(st, "203.0.113.7", t, t + 90);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_changes(st, 0, &s2, change_cb, &c), 0);
+	assert_int_equal(s2, 3);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.seen[0], "203.0.113.8");
+	assert_string_equal(c.seen[1], "203.0.113.7");
+	/* Deleting an active ban leaves a tombstone: prefix, no record. */
+	p = A("203.0.113.8");
+	assert_int_equal(store_ban_update(st, &p, del_cb, NULL), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_changes(st, s2, &s1, change_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.seen[0], "203.0.113.8");
+	assert_true(c.gone[0]);
+	/* Asking from the future means the store was replaced. */
+	assert_int_equal(store_changes(st, 1000, &s1, change_cb, &c),
+	    AB_ENOTFOUND);
+}
+
+/* Raw LMDB access to write what another version would have written. */
+static void
+raw_put(const char *file, const char *dbname, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+	MDB_val v = { vlen, (void *)(uintptr_t)val };
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 3), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 16 << 20), 0);
+	assert_int_equal(mdb_env_open(env, file, MDB_NOSUBDIR | MDB_NOLOCK,
+	    0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, dbname, MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static int
+raw_get(const char *file, const char *dbname, const void *key, size_t klen,
+    void *out, size_t outlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { klen, (void *)(uintptr_t)key }, v;
+	int n = -1;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 3), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 16 << 20), 0);
+	assert_int_equal(mdb_env_open(env, file, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, dbname, 0, &dbi), 0);
+	if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size <= outlen) {
+		memcpy(out, v.mv_data, v.mv_size);
+		n = (int)v.mv_size;
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/* The v1 ban layout, as store.c documents it. */
+struct ban_v1 {
+	uint8_t version, origin;
+	uint16_t r0;
+	uint32_t nbans, failures, r1;
+	int64_t start, until;
+	uint64_t seq;
+};
+
+static int
+extend_cb(struct ab_ban *rec, int found, void *arg)
+{
+	(void)arg;
+	assert_true(found);
+	rec->until += 100;
+	return AB_WRITE;
+}
+
+static void
+versioned_records(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	uint8_t key[6] = { 4, 32, 203, 0, 113, 50 };
+	uint8_t rec[sizeof(struct ban_v1) + 16], back[256];
+	struct ban_v1 v;
+	struct ab_addr h = A("203.0.113.50"), p = A("203.0.113.50");
+	struct ab_ban b;
+	int64_t t = now_s();
+	char *bans = path_in(f, "db", AB_BANS_FILE);
+	uint32_t fmt = 2;
+
+	put_ban(st, "203.0.113.1", t, t + 1);	/* creates the store */
+	/* A later version's record: v1 fields first, more bytes after. */
+	memset(&v, 0, sizeof(v));
+	v.version = 2;
+	v.origin = AB_ORIGIN_AUTO;
+	v.nbans = 3;
+	v.failures = 5;
+	v.start = t;
+	v.until = t + 600;
+	memcpy(rec, &v, sizeof(v));
+	memset(rec + sizeof(v), 0xab, 16);
+	raw_put(bans, "bans", key, sizeof(key), rec, sizeof(rec));
+	/* plens for /32 already counts the first record */
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(b.nbans, 3);
+	assert_int_equal(b.failures, 5);
+	assert_int_equal(b.until, t + 600);
+	/* Today's writer keeps the version byte and the unknown tail. */
+	assert_int_equal(store_ban_update(st, &p, extend_cb, NULL), 0);
+	assert_int_equal(raw_get(bans, "bans", key, sizeof(key), back,
+	    sizeof(back)), (int)sizeof(rec));
+	assert_int_equal(back[0], 2);
+	assert_memory_equal(back + sizeof(v), rec + sizeof(v), 16);
+	memcpy(&v, back, sizeof(v));
+	assert_int_equal(v.until, t + 700);
+	/* A record too short for v1 is ignored with a message, not trusted. */
+	raw_put(bans, "bans", key, sizeof(key), "\x01\x02", 2);
+	logbuf_reset(&f->lb);
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 0);
+	assert_logged(&f->lb, "record 203.0.113.50 is malformed (2 bytes): "
+	    "ignoring it");
+	/* A store of a newer layout is refused, not misread. */
+	raw_put(bans, "meta", "format", 6, &fmt, sizeof(fmt));
+	logbuf_reset(&f->lb);
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL),
+	    AB_EVERSION);
+	assert_logged(&f->lb, "has layout 2; this version reads up to 1");
+}
+
+static void
+versioned_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	uint8_t key[6] = { 4, 32, 203, 0, 113, 60 };
+	struct {
+		uint8_t version, nfail;
+		uint16_t hdr_len;
+		uint32_t nsucc;
+		int64_t last_success;
+		uint8_t extra[8];
+		int64_t fail[2];
+	} __attribute__((packed)) r;
+	uint8_t back[256];
+	struct ab_counter c;
+	struct ab_addr u = A("203.0.113.60");
+	int64_t t = now_s() * NS;
+	char *counts = path_in(f, "run", AB_COUNTS_FILE);
+
+	assert_int_equal(add_fail(st, "203.0.113.1", t), 0);
+	memset(&r, 0, sizeof(r));
+	r.version = 2;
+	r.nfail = 2;
+	r.hdr_len = 24;		/* 16 of v1, 8 more of a later version */
+	r.nsucc = 1;
+	memset(r.extra, 0xcd, sizeof(r.extra));
+	r.fail[0] = t - 2;
+	r.fail[1] = t - 1;
+	raw_put(counts, "counts", key, sizeof(key), &r, sizeof(r));
+	assert_int_equal(store_count_get(st, &u, &c), 1);
+	assert_int_equal(c.nfail, 2);
+	assert_int_equal(c.fail[1], t - 1);
+	assert_int_equal(add_fail(st, "203.0.113.60", t), 0);
+	assert_int_equal(raw_get(counts, "counts", key, sizeof(key), back,
+	    sizeof(back)), 24 + 3 * 8);
+	assert_int_equal(back[0], 2);
+	assert_memory_equal(back + 16, r.extra, sizeof(r.extra));
+}
+
+static void
+pruning(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st;
+	struct ab_store_stat ss;
+	size_t nb = 0, nc = 0;
+	int64_t t = now_s();
+	char a[64];
+	int i;
+
+	f->cfg.findtime = 600;
+	f->cfg.forget_after = 3600;
+	st = fixture_store(f);
+	for (i = 0; i < 10; i++) {
+		snprintf(a, sizeof(a), "198.51.100.%d", i);
+		assert_int_equal(add_fail(st, a, (t - 1000) * NS), 0); /* old */
+		snprintf(a, sizeof(a), "192.0.2.%d", i);
+		put_ban(st, a, t - 9000, t - 8000);	/* forgotten */
+	}
+	assert_int_equal(add_fail(st, "203.0.113.1", (t - 10) * NS), 0);
+	put_ban(st, "203.0.113.2", t - 10, t + 100);	/* active */
+	put_ban(st, "203.0.113.3", t - 100, t - 50);	/* remembered */
+	put_ban(st, "203.0.113.0/24", t - 9000, t - 8000);	/* forgotten */
+	/* A batch of 3 makes several transactions; all dead go. */
+	assert_int_equal(store_prune(st, t, 3, &nb, &nc), 0);
+	assert_int_equal(nc, 10);
+	assert_int_equal(nb, 11);
+	assert_int_equal(store_stat(st, &ss), 0);
+	assert_int_equal(ss.counts_records, 1);
+	assert_int_equal(ss.bans_records, 2);
+	/* Pruning again finds nothing. */
+	assert_int_equal(store_prune(st, t, 3, &nb, &nc), 0);
+	assert_int_equal(nb + nc, 0);
+}
+
+static void
+full_map_never_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st;
+	int64_t t = now_s() * NS;
+	char a[64];
+	int i, emptied;
+
+	f->cfg.mapsize = 1 << 20;	/* the smallest allowed */
+	st = fixture_store(f);
+	for (i = 0, emptied = -1; i < 40000 && (emptied < 0 || i < emptied +
+	    100); i++) {
+		snprintf(a, sizeof(a), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
+		if (add_fail(st, a, t) != 0)
+			fail_msg("update %d failed:\n%s", i, f->lb.text);
+		if (emptied < 0 && strstr(f->lb.text, "emptied it") != NULL)
+			emptied = i;
+	}
+	assert_logged(&f->lb, "is full: pruning");
+	assert_logged(&f->lb, "was full after pruning: emptied it (raise "
+	    "mapsize)");
+}
+
+static void
+broken_counts_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	struct ab_counter c;
+	struct ab_addr u = A("203.0.113.5");
+	char *counts = path_in(f, "run", AB_COUNTS_FILE);
+	char cmd[700];
+	FILE *fp;
+	int64_t t = now_s() * NS;
+
+	assert_int_equal(add_fail(st, "203.0.113.5", t), 0);
+	fp = fopen(counts, "w");
+	assert_non_null(fp);
+	fputs("this is not an LMDB file, not at all, and long enough to read "
+	    "a header from it: ................................................"
+	    "..................................................................",
+	    fp);
+	fclose(fp);
+	logbuf_reset(&f->lb);
+	assert_int_equal(add_fail(st, "203.0.113.5", t + 1), 0);
+	assert_logged(&f->lb, "was not a valid LMDB file: kept as counts.mdb."
+	    "broken-");
+	assert_int_equal(store_count_get(st, &u, &c), 1);
+	assert_int_equal(c.nfail, 1);
+	snprintf(cmd, sizeof(cmd), "ls %s/run | grep -q '^counts.mdb.broken-'",
+	    f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+broken_bans_refused_and_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	struct ab_addr p = A("203.0.113.5");
+	struct setban s = { 1, 2, 0 };
+	char *bans = path_in(f, "db", AB_BANS_FILE);
+	char buf[128];
+	FILE *fp;
+
+	fp = fopen(bans, "w");
+	assert_non_null(fp);
+	memset(buf, 'x', sizeof(buf));
+	fwrite(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	logbuf_reset(&f->lb);
+	assert_int_equal(store_ban_update(st, &p, setban_cb, &s), AB_ECORRUPT);
+	assert_logged(&f->lb, "ban store");
+	/* Loses no data: the file is exactly as it was. */
+	fp = fopen(bans, "r");
+	assert_non_null(fp);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(fread(buf, 1, sizeof(buf), fp), sizeof(buf));
+	fclose(fp);
+	assert_int_equal(buf[0], 'x');
+	assert_int_equal(buf[127], 'x');
+}
+
+static void
+clear_everything(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	struct ab_store_stat ss;
+	struct changes c;
+	uint64_t last;
+	size_t n;
+	int64_t t = now_s();
+
+	put_ban(st, "203.0.113.7", t, t + 60);
+	put_ban(st, "203.0.113.8", t - 20, t - 10);
+	assert_int_equal(add_fail(st, "203.0.113.9", t * NS), 0);
+	assert_int_equal(store_clear(st, t, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_stat(st, &ss), 0);
+	assert_int_equal(ss.bans_records, 0);
+	assert_int_equal(ss.counts_records, 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_changes(st, 2, &last, change_cb, &c), 0);
+	assert_int_equal(c.n, 1);	/* only the active one needs the kernel */
+	assert_string_equal(c.seen[0], "203.0.113.7");
+}
+
+/* ---- concurrency: no lost update ---------------------------------------- */
+
+#define WORKERS	8
+#define PER	2000
+#define UNITS	500
+
+struct cworker {
+	struct ab_config *cfg;
+	int index;
+	int errors;
+};
+
+static void *
+count_worker(void *arg)
+{
+	struct cworker *w = arg;
+	struct ab_store *st = NULL;
+	struct ab_decision d;
+	int64_t t = now_s() * NS;
+	int i;
+
+	if (store_open(&st, w->cfg, NULL) != 0) {
+		w->errors++;
+		return NULL;
+	}
+	for (i = 0; i < PER; i++) {
+		int u = (w->index * PER + i) % UNITS;
+		char a[64];
+		struct ab_addr h;
+
+		snprintf(a, sizeof(a), "2001:db8:%x::%x", u, i);
+		h = A(a);
+		if (policy_fail(st, &h, t + i, &d) != 0 || d.verdict != AB_PASS)
+			w->errors++;
+	}
+	store_close(st);
+	return NULL;
+}
+
+static void
+check_counts(struct fixture *f)
+{
+	struct ab_store *st = fixture_store(f);
+	struct ab_counter c;
+	char a[64];
+	int u;
+
+	for (u = 0; u < UNITS; u++) {
+		struct ab_addr unit;
+
+		snprintf(a, sizeof(a), "2001:db8:%x::/64", u);
+		unit = A(a);
+		assert_int_equal(store_count_get(st, &unit, &c), 1);
+		if (c.nfail != WORKERS * PER / UNITS)
+			fail_msg("unit %s: %u failures, want %d", a, c.nfail,
+			    WORKERS * PER / UNITS);
+	}
+}
+
+static void
+concurrent_processes(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pids[WORKERS];
+	int i, status, bad = 0;
+
+	f->cfg.maxretry = AB_MAXRETRY_MAX;
+	f->cfg.findtime = 86400;
+	for (i = 0; i < WORKERS; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct cworker w = { &f->cfg, i, 0 };
+
+			count_worker(&w);
+			_exit(w.errors != 0);
+		}
+		assert_true(pids[i] > 0);
+	}
+	for (i = 0; i < WORKERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		bad += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	}
+	assert_int_equal(bad, 0);
+	check_counts(f);
+}
+
+static void
+concurrent_threads(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t tid[WORKERS];
+	struct cworker w[WORKERS];
+	int i;
+
+	f->cfg.maxretry = AB_MAXRETRY_MAX;
+	f->cfg.findtime = 86400;
+	for (i = 0; i < WORKERS; i++) {
+		w[i].cfg = &f->cfg;
+		w[i].index = i;
+		w[i].errors = 0;
+		assert_int_equal(pthread_create(&tid[i], NULL, count_worker,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < WORKERS; i++) {
+		pthread_join(tid[i], NULL);
+		assert_int_equal(w[i].errors, 0);
+	}
+	check_counts(f);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
+    fixture_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(creates_private_files),
+		T(untrusted_directories),
+		T(untrusted_data_files),
+		T(find_covering_bans),
+		T(change_log),
+		T(versioned_records),
+		T(versioned_counts),
+		T(pruning),
+		T(full_map_never_fails),
+		T(broken_counts_set_aside),
+		T(broken_bans_refused_and_kept),
+		T(clear_everything),
+		T(concurrent_processes),
+		T(concurrent_threads),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
