@@ -38,21 +38,21 @@ B	= build
 LMDB_STATIC ?= 1
 LIBDIR_MA := $(shell pkg-config --variable=libdir lmdb 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
 ifeq ($(LMDB_STATIC),1)
-MOD_LMDB = $(B)/pam_module/lmdb_link.o $(LIBDIR_MA)/liblmdb.a -lpthread
+MOD_LMDB = $(B)/obj/pam_module/lmdb_link.o $(LIBDIR_MA)/liblmdb.a -lpthread
 else
 MOD_LMDB = -llmdb
 endif
 
 LIB_SRC	= lib/util.c lib/addr.c lib/config.c lib/store.c lib/policy.c lib/wake.c
-LIB_OBJ	= $(LIB_SRC:%.c=$(B)/%.o)
+LIB_OBJ	= $(LIB_SRC:%.c=$(B)/obj/%.o)
 
 MOD_SRC	= pam_module/pam_autoban.c
-MOD_OBJ	= $(MOD_SRC:%.c=$(B)/%.o)
+MOD_OBJ	= $(MOD_SRC:%.c=$(B)/obj/%.o)
 MODULE	= $(B)/pam_autoban.so
 
 HELPER_SRC = banhelper/main.c banhelper/cli.c banhelper/daemon.c \
 	  banhelper/fw.c banhelper/fw_nft.c banhelper/fw_ipset.c banhelper/caps.c
-HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/%.o)
+HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/obj/%.o)
 HELPER	= $(B)/banhelper
 
 UNIT_TESTS = test_addr test_config test_policy test_store test_util
@@ -61,7 +61,7 @@ TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam
 
 all: $(MODULE) $(HELPER)
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -73,14 +73,14 @@ $(B)/libautoban.a: $(LIB_OBJ)
 # libnftables (GPL-2, and it exits on out-of-memory).  Two load segments
 # instead of four (noseparate-code): it is mapped on every connection.
 $(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map \
-	  $(if $(filter 1,$(LMDB_STATIC)),$(B)/pam_module/lmdb_link.o)
+	  $(if $(filter 1,$(LMDB_STATIC)),$(B)/obj/pam_module/lmdb_link.o)
 	$(CC) -shared -o $@ $(MOD_OBJ) $(B)/libautoban.a $(MOD_LMDB) \
 	  -Wl,--version-script=pam_module/exports.map -Wl,-z,defs $(LDHARDEN) \
 	  -Wl,-z,noseparate-code $(LDFLAGS) -lpam
 
 $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
 	$(CC) -pie -o $@ $(HELPER_OBJ) $(B)/libautoban.a $(LDHARDEN) \
-	  $(LDFLAGS) -lnftables -lcap -llmdb
+	  $(LDFLAGS) -lnftables -ljansson -lcap -llmdb
 
 $(B)/tests/%: tests/unit/%.c $(B)/libautoban.a
 	@mkdir -p $(@D)

@@ -256,6 +256,15 @@ typedef int (*store_ban_fn)(struct ab_ban *rec, int found, void *arg);
 int store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
     store_ban_fn fn, void *arg);
 
+/*
+ * store_ban_update for n prefixes in one write transaction (bulk bans):
+ * fn also gets the index into prefixes.
+ */
+typedef int (*store_ban_many_fn)(size_t i, struct ab_ban *rec, int found,
+    void *arg);
+int store_ban_update_many(struct ab_store *st, const struct ab_addr *prefixes,
+    size_t n, store_ban_many_fn fn, void *arg);
+
 /* Read the durable record at exactly prefix: 1 and *rec, 0 if absent. */
 int store_ban_get(struct ab_store *st, const struct ab_addr *prefix,
     struct ab_ban *rec);
@@ -276,6 +285,13 @@ int store_count_get(struct ab_store *st, const struct ab_addr *unit,
  */
 typedef int (*store_ban_iter_fn)(const struct ab_ban *rec, void *arg);
 int store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg);
+
+/*
+ * Call fn for every durable record of family (4 or 6) except those of
+ * prefix length skip_plen, in one read transaction (stops on non-zero).
+ */
+int store_ban_foreach_family(struct ab_store *st, int family, int skip_plen,
+    store_ban_iter_fn fn, void *arg);
 
 /* Same for every counts record. */
 typedef int (*store_count_iter_fn)(const struct ab_counter *rec, void *arg);
@@ -374,6 +390,16 @@ int policy_refund(struct ab_store *st, const struct ab_addr *host,
  */
 int policy_ban_manual(struct ab_store *st, const struct ab_addr *prefix,
     int64_t secs, int force, int64_t now, struct ab_ban *ban);
+
+/*
+ * Manual bans of n prefixes in one transaction (banhelper ban -).  res[i]
+ * gets 0 (banned) or AB_EIGNORED (refused, see policy_ban_manual);
+ * was_active[i] (may be NULL) whether an unexpired ban was there before.
+ * Returns 0 or a store error (then nothing was written).
+ */
+int policy_ban_manual_many(struct ab_store *st, const struct ab_addr *prefixes,
+    size_t n, int64_t secs, int force, int64_t now, int *res,
+    uint8_t *was_active);
 
 /*
  * Unban: delete the durable record of prefix and the counts of every unit

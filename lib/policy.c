@@ -162,24 +162,6 @@ autoban_cb(struct ab_ban *rec, int found, void *arg)
 }
 
 static int
-manual_cb(struct ab_ban *rec, int found, void *arg)
-{
-	struct ban_ctx *b = arg;
-
-	if (found && rec->until > b->now)	/* same ban, new end */
-		rec->nbans = rec->nbans > 0 ? rec->nbans : 1;
-	else if (found && rec->until + b->cfg->forget_after >= b->now)
-		rec->nbans++;
-	else
-		rec->nbans = 1;
-	rec->origin = AB_ORIGIN_MANUAL;
-	rec->start = b->now;
-	rec->until = b->now + b->secs;
-	b->out = *rec;
-	return AB_WRITE;
-}
-
-static int
 delete_cb(struct ab_ban *rec, int found, void *arg)
 {
 	int *existed = arg;
@@ -369,35 +351,75 @@ overlaps(const struct ab_addr *a, const struct ab_addr *b)
 	return addr_contains(a, b) || addr_contains(b, a);
 }
 
+struct manual_ctx {
+	const struct ab_config *cfg;
+	int64_t now, secs;
+	int *res;
+	uint8_t *was_active;
+};
+
+static int
+manual_cb(size_t i, struct ab_ban *rec, int found, void *arg)
+{
+	struct manual_ctx *m = arg;
+	int active = found && rec->until > m->now;
+
+	if (m->res[i] != 0)
+		return AB_KEEP;		/* refused before the transaction */
+	if (m->was_active != NULL)
+		m->was_active[i] = (uint8_t)active;
+	if (active)			/* same ban, new end */
+		rec->nbans = rec->nbans > 0 ? rec->nbans : 1;
+	else if (found && rec->until + m->cfg->forget_after >= m->now)
+		rec->nbans++;
+	else
+		rec->nbans = 1;
+	rec->origin = AB_ORIGIN_MANUAL;
+	rec->start = m->now;
+	rec->until = m->now + m->secs;
+	return AB_WRITE;
+}
+
+int
+policy_ban_manual_many(struct ab_store *st, const struct ab_addr *prefixes,
+    size_t n, int64_t secs, int force, int64_t now, int *res,
+    uint8_t *was_active)
+{
+	const struct ab_config *cfg = store_config(st);
+	struct manual_ctx m = { cfg, now, secs > 0 ? secs : cfg->bantime, res,
+	    was_active };
+	struct ab_addr lo4 = { 4, 8, { 127 } };
+	struct ab_addr lo6 = { 6, 128, { [15] = 1 } };
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		res[i] = 0;
+		if (was_active != NULL)
+			was_active[i] = 0;
+		if (force)
+			continue;
+		if (overlaps(&prefixes[i], &lo4) || overlaps(&prefixes[i], &lo6))
+			res[i] = AB_EIGNORED;
+		for (k = 0; k < cfg->nignore && res[i] == 0; k++)
+			if (overlaps(&prefixes[i], &cfg->ignore[k]))
+				res[i] = AB_EIGNORED;
+	}
+	return store_ban_update_many(st, prefixes, n, manual_cb, &m);
+}
+
 int
 policy_ban_manual(struct ab_store *st, const struct ab_addr *prefix,
     int64_t secs, int force, int64_t now, struct ab_ban *ban)
 {
-	const struct ab_config *cfg = store_config(st);
-	struct ban_ctx b;
-	size_t i;
-	int rc;
+	int res, rc;
 
-	if (!force) {
-		struct ab_addr lo4 = { 4, 8, { 127 } };
-		struct ab_addr lo6 = { 6, 128, { [15] = 1 } };
-
-		if (overlaps(prefix, &lo4) || overlaps(prefix, &lo6))
-			return AB_EIGNORED;
-		for (i = 0; i < cfg->nignore; i++)
-			if (overlaps(prefix, &cfg->ignore[i]))
-				return AB_EIGNORED;
-	}
-	memset(&b, 0, sizeof(b));
-	b.cfg = cfg;
-	b.now = now;
-	b.secs = secs > 0 ? secs : cfg->bantime;
-	if ((rc = store_ban_update(st, prefix, manual_cb, &b)) != 0)
+	rc = policy_ban_manual_many(st, prefix, 1, secs, force, now, &res, NULL);
+	if (rc != 0)
 		return rc;
-	if (ban != NULL) {
-		*ban = b.out;
-		ban->prefix = *prefix;
-	}
+	if (res != 0)
+		return res;
+	if (ban != NULL && (rc = store_ban_get(st, prefix, ban)) < 0)
+		return rc;
 	return 0;
 }
 

@@ -881,17 +881,33 @@ ban_update_txn(struct db *db, const struct ab_addr *prefix, store_ban_fn fn,
 	return 0;
 }
 
-int
-store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
-    store_ban_fn fn, void *arg)
+struct many_ctx {
+	store_ban_many_fn fn;
+	void *arg;
+	size_t i;
+};
+
+static int
+many_cb(struct ab_ban *rec, int found, void *arg)
 {
+	struct many_ctx *m = arg;
+
+	return m->fn(m->i, rec, found, m->arg);
+}
+
+int
+store_ban_update_many(struct ab_store *st, const struct ab_addr *prefixes,
+    size_t n, store_ban_many_fn fn, void *arg)
+{
+	struct many_ctx m = { fn, arg, 0 };
 	struct db db;
-	int rc, attempt;
+	int rc = 0, attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((rc = db_begin(st, BANS, 1, &db)) != 0)
 			return rc;
-		rc = ban_update_txn(&db, prefix, fn, arg);
+		for (m.i = 0; m.i < n && rc == 0; m.i++)
+			rc = ban_update_txn(&db, &prefixes[m.i], many_cb, &m);
 		if (rc == 0)
 			rc = db_end(&db, 1);
 		else
@@ -907,6 +923,29 @@ store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
 		ab_logf(st->log, LOG_ERR, "ban store %s is full even after "
 		    "pruning: raise mapsize", st->epath[BANS]);
 	return rc;
+}
+
+struct one_ctx {
+	store_ban_fn fn;
+	void *arg;
+};
+
+static int
+one_cb(size_t i, struct ab_ban *rec, int found, void *arg)
+{
+	struct one_ctx *o = arg;
+
+	(void)i;
+	return o->fn(rec, found, o->arg);
+}
+
+int
+store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
+    store_ban_fn fn, void *arg)
+{
+	struct one_ctx o = { fn, arg };
+
+	return store_ban_update_many(st, prefix, 1, one_cb, &o);
 }
 
 int
@@ -946,6 +985,58 @@ store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg)
 		log_mdb(&db, "iterate", rc);
 		stop = mdb_to_ab(rc);
 	}
+	db_end(&db, 0);
+	return stop;
+}
+
+int
+store_ban_foreach_family(struct ab_store *st, int family, int skip_plen,
+    store_ban_iter_fn fn, void *arg)
+{
+	struct db db;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t kb[2];
+	int rc, stop = 0;
+
+	rc = db_begin(st, BANS, 0, &db);
+	if (rc == 1)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
+		log_mdb(&db, "cursor", rc);
+		db_end(&db, 0);
+		return mdb_to_ab(rc);
+	}
+	/* Keys sort by family, then prefix length: seek, and skip a length. */
+	kb[0] = (uint8_t)family;
+	kb[1] = 0;
+	k.mv_size = 2;
+	k.mv_data = kb;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		const uint8_t *key = k.mv_data;
+		struct ab_ban rec;
+
+		if (k.mv_size < 2 || key[0] != family)
+			break;
+		if (key[1] == skip_plen) {
+			if (skip_plen >= (family == 4 ? 32 : 128))
+				break;
+			kb[1] = (uint8_t)(skip_plen + 1);
+			k.mv_size = 2;
+			k.mv_data = kb;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			continue;
+		}
+		memset(&rec, 0, sizeof(rec));
+		if (key_parse(k.mv_data, k.mv_size, &rec.prefix) == 0 &&
+		    ban_decode(&v, &rec) == 0 && (stop = fn(&rec, arg)) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
 	db_end(&db, 0);
 	return stop;
 }

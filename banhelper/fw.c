@@ -1,0 +1,625 @@
+/*
+ * fw.c - from the store's bans to the kernel, whatever the backend.
+ *
+ * Plans are built from parsed binary addresses only; backends turn them
+ * into their own commands.  Nothing here holds a store transaction while
+ * it talks to the kernel: records are copied out first.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "banhelper.h"
+
+typedef unsigned __int128 u128;
+
+int
+fw_open(struct fw **fwp, const struct ab_config *cfg, const struct ab_log *log)
+{
+	struct fw *fw;
+	int rc;
+
+	*fwp = NULL;
+	if ((fw = calloc(1, sizeof(*fw))) == NULL)
+		return -12;	/* -ENOMEM */
+	fw->ops = cfg->backend == AB_BACKEND_IPSET ? &fw_ipset_ops :
+	    &fw_nft_ops;
+	fw->cfg = cfg;
+	fw->log = log;
+	if ((rc = fw->ops->init(fw)) != 0) {
+		free(fw);
+		return rc;
+	}
+	*fwp = fw;
+	return 0;
+}
+
+void
+fw_close(struct fw *fw)
+{
+	if (fw == NULL)
+		return;
+	fw->ops->fini(fw);
+	free(fw);
+}
+
+/* ---- growable arrays of fw_ban ------------------------------------------ */
+
+struct banvec {
+	struct fw_ban *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void
+bv_push(struct banvec *bv, const struct ab_addr *p, int64_t timeout,
+    int fresh)
+{
+	if (bv->n == bv->cap) {
+		size_t cap = bv->cap ? bv->cap * 2 : 64;
+		struct fw_ban *nv = realloc(bv->v, cap * sizeof(*nv));
+
+		if (nv == NULL) {
+			bv->oom = 1;
+			return;
+		}
+		bv->v = nv;
+		bv->cap = cap;
+	}
+	bv->v[bv->n].prefix = *p;
+	bv->v[bv->n].timeout = timeout;
+	bv->v[bv->n].fresh = fresh;
+	bv->n++;
+}
+
+static int
+fi(const struct ab_addr *a)
+{
+	return a->family == 4 ? 0 : 1;
+}
+
+static int
+is_unit(const struct ab_config *cfg, const struct ab_addr *p)
+{
+	return p->plen == config_unit_plen(cfg, p->family);
+}
+
+/* ---- full sync ----------------------------------------------------------- */
+
+struct collect {
+	const struct ab_config *cfg;
+	int64_t now;
+	struct banvec units, net[2];
+	int only_family;	/* 0: all; 4/6: net bans of that family */
+};
+
+static int
+collect_cb(const struct ab_ban *rec, void *arg)
+{
+	struct collect *c = arg;
+
+	if (rec->until <= c->now)
+		return 0;
+	if (c->only_family == 0 && is_unit(c->cfg, &rec->prefix))
+		bv_push(&c->units, &rec->prefix, rec->until - c->now, 1);
+	else if (!is_unit(c->cfg, &rec->prefix))
+		bv_push(&c->net[fi(&rec->prefix)], &rec->prefix,
+		    rec->until - c->now, 1);
+	return 0;
+}
+
+static void
+collect_free(struct collect *c)
+{
+	free(c->units.v);
+	free(c->net[0].v);
+	free(c->net[1].v);
+}
+
+int
+fw_sync_full(struct fw *fw, struct ab_store *st, int64_t now, size_t *n)
+{
+	struct collect c;
+	struct fw_plan plan;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = fw->cfg;
+	c.now = now;
+	if ((rc = store_ban_foreach(st, collect_cb, &c)) < 0)
+		goto out;
+	if (c.units.oom || c.net[0].oom || c.net[1].oom) {
+		rc = -12;
+		goto out;
+	}
+	memset(&plan, 0, sizeof(plan));
+	plan.full = 1;
+	plan.units = c.units.v;
+	plan.nunits = c.units.n;
+	plan.net_changed[0] = plan.net_changed[1] = 1;
+	plan.net[0] = c.net[0].v;
+	plan.nnet[0] = c.net[0].n;
+	plan.net[1] = c.net[1].v;
+	plan.nnet[1] = c.net[1].n;
+	rc = fw->ops->apply(fw, &plan);
+	if (n != NULL)
+		*n = c.units.n + c.net[0].n + c.net[1].n;
+out:
+	collect_free(&c);
+	return rc;
+}
+
+/* ---- partial sync -------------------------------------------------------- */
+
+static int
+cmp_addr(const void *a, const void *b)
+{
+	const struct fw_ban *x = a, *y = b;
+
+	return memcmp(&x->prefix, &y->prefix, sizeof(x->prefix));
+}
+
+/* Finish a plan: dedupe units, fetch net bans of changed families, apply. */
+static int
+plan_apply(struct fw *fw, struct ab_store *st, struct banvec *units,
+    int net_changed[2], int64_t now)
+{
+	struct collect c[2];
+	struct fw_plan plan;
+	size_t i, o;
+	int f, rc = 0;
+
+	memset(c, 0, sizeof(c));
+	memset(&plan, 0, sizeof(plan));
+	/* One entry per prefix: the last word (store order) wins. */
+	if (units->n > 1) {
+		qsort(units->v, units->n, sizeof(units->v[0]), cmp_addr);
+		for (i = 1, o = 0; i < units->n; i++) {
+			if (cmp_addr(&units->v[o], &units->v[i]) == 0) {
+				units->v[o].fresh &= units->v[i].fresh;
+				continue;
+			}
+			units->v[++o] = units->v[i];
+		}
+		units->n = o + 1;
+	}
+	for (f = 0; f < 2; f++) {
+		if (!net_changed[f])
+			continue;
+		c[f].cfg = fw->cfg;
+		c[f].now = now;
+		c[f].only_family = f == 0 ? 4 : 6;
+		rc = store_ban_foreach_family(st, c[f].only_family,
+		    (int)config_unit_plen(fw->cfg, c[f].only_family), collect_cb,
+		    &c[f]);
+		if (rc < 0)
+			goto out;
+		if (c[f].net[f].oom) {
+			rc = -12;
+			goto out;
+		}
+		plan.net_changed[f] = 1;
+		plan.net[f] = c[f].net[f].v;
+		plan.nnet[f] = c[f].net[f].n;
+	}
+	if (units->n == 0 && !net_changed[0] && !net_changed[1])
+		goto out;
+	plan.units = units->v;
+	plan.nunits = units->n;
+	fw->error[0] = '\0';
+	rc = fw->ops->apply(fw, &plan);
+	if (rc != 0 && fw->ops->present(fw) == 0) {
+		/* No table yet (first use, or flushed): build it in full. */
+		ab_logf(fw->log, LOG_NOTICE, "firewall table missing: "
+		    "creating it with every active ban");
+		rc = fw_sync_full(fw, st, now, NULL);
+	} else if (rc != 0) {
+		ab_logf(fw->log, LOG_ERR, "%s", fw->error[0] ? fw->error :
+		    "firewall change failed");
+	}
+out:
+	collect_free(&c[0]);
+	collect_free(&c[1]);
+	return rc;
+}
+
+int
+fw_apply_bans(struct fw *fw, struct ab_store *st, const struct fw_ban *bans,
+    size_t n, int64_t now)
+{
+	struct banvec units;
+	int net_changed[2] = { 0, 0 };
+	size_t i;
+	int rc;
+
+	memset(&units, 0, sizeof(units));
+	for (i = 0; i < n; i++) {
+		if (!is_unit(fw->cfg, &bans[i].prefix))
+			net_changed[fi(&bans[i].prefix)] = 1;
+		else
+			bv_push(&units, &bans[i].prefix, bans[i].timeout,
+			    bans[i].fresh);
+	}
+	rc = units.oom ? -12 : plan_apply(fw, st, &units, net_changed, now);
+	free(units.v);
+	return rc;
+}
+
+int
+fw_sync_prefixes(struct fw *fw, struct ab_store *st,
+    const struct ab_addr *prefixes, size_t n, int64_t now)
+{
+	struct fw_ban *b;
+	size_t i;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((b = calloc(n, sizeof(*b))) == NULL)
+		return -12;
+	for (i = 0; i < n && rc >= 0; i++) {
+		struct ab_ban rec;
+
+		b[i].prefix = prefixes[i];
+		if (!is_unit(fw->cfg, &prefixes[i]))
+			continue;	/* rebuilt from the store */
+		if ((rc = store_ban_get(st, &prefixes[i], &rec)) == 1 &&
+		    rec.until > now)
+			b[i].timeout = rec.until - now;
+	}
+	if (rc >= 0)
+		rc = fw_apply_bans(fw, st, b, n, now);
+	free(b);
+	return rc;
+}
+
+struct chg {
+	const struct ab_config *cfg;
+	int64_t now;
+	struct banvec units;
+	int net_changed[2];
+};
+
+static int
+change_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
+{
+	struct chg *c = arg;
+
+	if (!is_unit(c->cfg, p))
+		c->net_changed[fi(p)] = 1;
+	else
+		bv_push(&c->units, p, rec != NULL && rec->until > c->now ?
+		    rec->until - c->now : 0, 0);
+	return 0;
+}
+
+int
+fw_sync_changes(struct fw *fw, struct ab_store *st, uint64_t *seq,
+    int64_t now)
+{
+	struct chg c;
+	uint64_t last;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = fw->cfg;
+	c.now = now;
+	rc = store_changes(st, *seq, &last, change_cb, &c);
+	if (rc == AB_ENOTFOUND) {
+		struct ab_store_stat ss;
+
+		/*
+		 * The store is older than what we saw (replaced): start again
+		 * in full.  The number is read first, so a change made during
+		 * the full sync is applied again next time, never skipped.
+		 */
+		free(c.units.v);
+		if ((rc = store_stat(st, &ss)) != 0)
+			return rc;
+		if ((rc = fw_sync_full(fw, st, now, NULL)) == 0)
+			*seq = ss.last_change;
+		return rc;
+	}
+	if (rc < 0 || c.units.oom) {
+		free(c.units.v);
+		return rc < 0 ? rc : -12;
+	}
+	rc = plan_apply(fw, st, &c.units, c.net_changed, now);
+	free(c.units.v);
+	if (rc == 0)
+		*seq = last;
+	return rc;
+}
+
+/* ---- ranges -------------------------------------------------------------- */
+
+static u128
+to_u128(int family, const uint8_t *a)
+{
+	u128 v = 0;
+	int i, n = family == 4 ? 4 : 16;
+
+	for (i = 0; i < n; i++)
+		v = (v << 8) | a[i];
+	return v;
+}
+
+static void
+from_u128(int family, u128 v, uint8_t *a)
+{
+	int i, n = family == 4 ? 4 : 16;
+
+	memset(a, 0, 16);
+	for (i = n - 1; i >= 0; i--) {
+		a[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static u128
+host_mask(int family, unsigned plen)
+{
+	unsigned bits = family == 4 ? 32 : 128, host = bits - plen;
+
+	if (host == 128)
+		return ~(u128)0;
+	return ((u128)1 << host) - 1;
+}
+
+static void
+prefix_range(const struct ab_addr *p, u128 *lo, u128 *hi)
+{
+	*lo = to_u128(p->family, p->a);
+	*hi = *lo | host_mask(p->family, p->plen);
+}
+
+char *
+fw_range_text(const struct fw_range *r, char *buf, size_t len)
+{
+	int af = r->family == 4 ? AF_INET : AF_INET6;
+	unsigned bits = r->family == 4 ? 32 : 128, plen;
+	char a[64], b[64];
+	u128 lo = to_u128(r->family, r->lo), hi = to_u128(r->family, r->hi);
+
+	inet_ntop(af, r->lo, a, sizeof(a));
+	if (lo == hi) {
+		snprintf(buf, len, "%s", a);
+		return buf;
+	}
+	for (plen = 0; plen < bits; plen++) {
+		u128 m = host_mask(r->family, plen);
+
+		if ((lo & m) == 0 && (lo | m) == hi) {
+			snprintf(buf, len, "%s/%u", a, plen);
+			return buf;
+		}
+	}
+	inet_ntop(af, r->hi, b, sizeof(b));
+	snprintf(buf, len, "%s-%s", a, b);
+	return buf;
+}
+
+/* ---- partition of nested prefix bans -------------------------------------
+ *
+ * CIDR prefixes either nest or are disjoint.  An address is banned while
+ * any prefix covering it is, so its piece of the kernel set must live as
+ * long as the longest-lived covering ban.  A sweep over the sorted range
+ * ends, with a max-heap of the ranges open at each point, gives the pieces;
+ * neighbours with equal timeouts are merged.  O(n log n).
+ */
+struct span {
+	u128 lo, hi;
+	int64_t timeout;
+};
+
+static int
+cmp_span_lo(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int
+cmp_u128(const void *a, const void *b)
+{
+	u128 x = *(const u128 *)a, y = *(const u128 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+heap_push(struct span **heap, size_t *n, struct span *s)
+{
+	size_t i = (*n)++;
+
+	while (i > 0 && heap[(i - 1) / 2]->timeout < s->timeout) {
+		heap[i] = heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	heap[i] = s;
+}
+
+static void
+heap_pop(struct span **heap, size_t *n)
+{
+	struct span *last = heap[--(*n)];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && heap[c + 1]->timeout > heap[c]->timeout)
+			c++;
+		if (heap[c]->timeout <= last->timeout)
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	if (*n > 0)
+		heap[i] = last;
+}
+
+int
+fw_partition(const struct fw_ban *in, size_t n, struct fw_range **out,
+    size_t *nout)
+{
+	struct span *sp = NULL, **heap = NULL;
+	struct fw_range *res = NULL;
+	u128 *pts = NULL;
+	size_t i, k, np = 0, nh = 0, nr = 0, next = 0;
+	int family = n > 0 ? in[0].prefix.family : 4, rc = -12;
+	u128 max = family == 4 ? (u128)0xffffffffu : ~(u128)0;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	sp = calloc(n, sizeof(*sp));
+	heap = calloc(n, sizeof(*heap));
+	pts = calloc(2 * n, sizeof(*pts));
+	res = calloc(2 * n, sizeof(*res));
+	if (sp == NULL || heap == NULL || pts == NULL || res == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		prefix_range(&in[i].prefix, &sp[i].lo, &sp[i].hi);
+		sp[i].timeout = in[i].timeout;
+		pts[np++] = sp[i].lo;
+		if (sp[i].hi != max)
+			pts[np++] = sp[i].hi + 1;
+	}
+	qsort(sp, n, sizeof(*sp), cmp_span_lo);
+	qsort(pts, np, sizeof(*pts), cmp_u128);
+	for (i = 0, k = 0; i < np; i++)
+		if (k == 0 || pts[k - 1] != pts[i])
+			pts[k++] = pts[i];
+	np = k;
+	for (i = 0; i < np; i++) {
+		u128 end;
+
+		while (next < n && sp[next].lo == pts[i])
+			heap_push(heap, &nh, &sp[next++]);
+		while (nh > 0 && heap[0]->hi < pts[i])
+			heap_pop(heap, &nh);
+		if (nh == 0)
+			continue;
+		end = i + 1 < np ? pts[i + 1] - 1 : max;
+		if (nr > 0 && res[nr - 1].timeout == heap[0]->timeout &&
+		    to_u128(family, res[nr - 1].hi) + 1 == pts[i]) {
+			from_u128(family, end, res[nr - 1].hi);
+			continue;
+		}
+		res[nr].family = (uint8_t)family;
+		from_u128(family, pts[i], res[nr].lo);
+		from_u128(family, end, res[nr].hi);
+		res[nr].timeout = heap[0]->timeout;
+		nr++;
+	}
+	*out = res;
+	*nout = nr;
+	res = NULL;
+	rc = 0;
+out:
+	free(res);
+	free(pts);
+	free(heap);
+	free(sp);
+	return rc;
+}
+
+/* ---- checking ------------------------------------------------------------ */
+
+static int
+cmp_range(const void *a, const void *b)
+{
+	const struct fw_range *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	if ((c = memcmp(x->lo, y->lo, 16)) != 0)
+		return c;
+	return memcmp(x->hi, y->hi, 16);
+}
+
+static void
+unit_range(const struct fw_ban *b, struct fw_range *r)
+{
+	u128 lo, hi;
+
+	prefix_range(&b->prefix, &lo, &hi);
+	r->family = b->prefix.family;
+	from_u128(r->family, lo, r->lo);
+	from_u128(r->family, hi, r->hi);
+	r->timeout = b->timeout;
+}
+
+int
+fw_check(struct fw *fw, struct ab_store *st, int64_t now, struct fw_check *out)
+{
+	struct collect c;
+	struct fw_range *want = NULL, *have = NULL, *part = NULL;
+	size_t nw = 0, nh = 0, np, i, j, f;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.cfg = fw->cfg;
+	c.now = now;
+	if ((rc = store_ban_foreach(st, collect_cb, &c)) < 0)
+		goto out;
+	rc = -12;
+	want = calloc(c.units.n + 2 * (c.net[0].n + c.net[1].n) + 1,
+	    sizeof(*want));
+	if (want == NULL || c.units.oom || c.net[0].oom || c.net[1].oom)
+		goto out;
+	for (i = 0; i < c.units.n; i++)
+		unit_range(&c.units.v[i], &want[nw++]);
+	for (f = 0; f < 2; f++) {
+		if (fw->ops->net_raw) {
+			for (i = 0; i < c.net[f].n; i++)
+				unit_range(&c.net[f].v[i], &want[nw++]);
+			continue;
+		}
+		if ((rc = fw_partition(c.net[f].v, c.net[f].n, &part, &np)) != 0)
+			goto out;
+		memcpy(want + nw, part, np * sizeof(*part));
+		nw += np;
+		free(part);
+		part = NULL;
+	}
+	if ((rc = fw->ops->present(fw)) < 0)
+		goto out;
+	out->present = rc;
+	if (rc == 1 && (rc = fw->ops->list(fw, &have, &nh)) != 0)
+		goto out;
+	qsort(want, nw, sizeof(*want), cmp_range);
+	qsort(have, nh, sizeof(*have), cmp_range);
+	out->want = nw;
+	out->have = nh;
+	for (i = 0, j = 0; i < nw || j < nh;) {
+		int cmp = i == nw ? 1 : j == nh ? -1 :
+		    cmp_range(&want[i], &have[j]);
+
+		if (cmp == 0) {
+			i++;
+			j++;
+		} else if (cmp < 0) {
+			out->missing++;
+			i++;
+		} else {
+			out->extra++;
+			j++;
+		}
+	}
+	rc = 0;
+out:
+	free(part);
+	free(want);
+	free(have);
+	collect_free(&c);
+	return rc;
+}

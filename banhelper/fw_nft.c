@@ -1,0 +1,472 @@
+/*
+ * fw_nft.c - the nftables backend, through libnftables.
+ *
+ * MUST: touch nothing outside "table inet autoban"; build every command from
+ * parsed binary addresses (inet_ntop) and numbers, never from outside text;
+ * apply each plan as one nftables transaction (one buffer = one batch), so
+ * the kernel never sees half a change.
+ *
+ * The table:
+ *   set v4, v6        bans at the counting unit, one element each
+ *   set v4net, v6net  other prefix lengths, as a disjoint partition
+ *   chain input       hook input, priority -10 (before the usual filter
+ *                     chains at 0): drop from any of the sets, or only to
+ *                     the configured TCP ports
+ * A libnftables context is made per operation and freed after, so its
+ * cache of a large set never stays in the daemon's memory.
+ */
+#include <jansson.h>
+#include <nftables/libnftables.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banhelper.h"
+
+#define TABLE	"inet autoban"
+
+static const char *const set_names[2][2] = {
+	{ "v4", "v4net" },
+	{ "v6", "v6net" },
+};
+
+/* ---- a growing text buffer ----------------------------------------------- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->oom)
+		return;
+	for (;;) {
+		size_t room = sb->cap - sb->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(sb->p ? sb->p + sb->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			sb->oom = 1;
+			return;
+		}
+		if ((size_t)n < room) {
+			sb->len += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = sb->cap ? sb->cap * 2 : 65536;
+			char *np;
+
+			while (cap - sb->len <= (size_t)n)
+				cap *= 2;
+			if ((np = realloc(sb->p, cap)) == NULL) {
+				sb->oom = 1;
+				return;
+			}
+			sb->p = np;
+			sb->cap = cap;
+		}
+	}
+}
+
+/* ---- running commands ---------------------------------------------------- */
+
+static struct nft_ctx *
+ctx_new(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (ctx == NULL)
+		return NULL;
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	return ctx;
+}
+
+/* Run text as one transaction; log nft's complaint on failure. */
+static int
+run(struct fw *fw, const char *text, int quiet)
+{
+	struct nft_ctx *ctx = ctx_new();
+	int rc;
+
+	if (ctx == NULL)
+		return -12;
+	rc = nft_run_cmd_from_buffer(ctx, text);
+	if (rc != 0) {
+		const char *err = nft_ctx_get_error_buffer(ctx);
+		size_t n = err != NULL ? strcspn(err, "\n") : 0;
+
+		snprintf(fw->error, sizeof(fw->error), "nftables refused the "
+		    "change: %.*s", (int)(n < 300 ? n : 300), n > 0 ? err :
+		    "(no message)");
+		if (!quiet)
+			ab_logf(fw->log, LOG_ERR, "%s", fw->error);
+	}
+	nft_ctx_free(ctx);
+	return rc == 0 ? 0 : AB_EFIREWALL;
+}
+
+/* ---- building commands --------------------------------------------------- */
+
+static void
+addr_text(const struct ab_addr *a, char *buf, size_t len)
+{
+	struct fw_range r;
+	struct ab_addr lo = *a;
+	unsigned i;
+
+	/* The unit set gets plain addresses or prefixes. */
+	memset(&r, 0, sizeof(r));
+	r.family = a->family;
+	addr_mask(&lo, a->plen);
+	memcpy(r.lo, lo.a, 16);
+	memcpy(r.hi, lo.a, 16);
+	for (i = a->plen; i < addr_bits(a); i++)
+		r.hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	fw_range_text(&r, buf, len);
+}
+
+static void
+table_text(struct sbuf *sb, const struct ab_config *cfg)
+{
+	char ports[AB_PORTS_MAX * 7 + 32] = "";
+	size_t i, o = 0;
+	int f, k;
+
+	if (cfg->nports > 0) {
+		o += (size_t)snprintf(ports, sizeof(ports), "tcp dport { ");
+		for (i = 0; i < cfg->nports; i++)
+			o += (size_t)snprintf(ports + o, sizeof(ports) - o,
+			    "%s%u", i ? ", " : "", cfg->ports[i]);
+		snprintf(ports + o, sizeof(ports) - o, " } ");
+	}
+	/* "add" first so "delete" always finds it; one batch, no gap. */
+	sb_printf(sb, "add table " TABLE "\ndelete table " TABLE "\n"
+	    "add table " TABLE "\n");
+	for (f = 0; f < 2; f++)
+		for (k = 0; k < 2; k++)
+			sb_printf(sb, "add set " TABLE " %s { type %s; flags "
+			    "interval, timeout; }\n", set_names[f][k],
+			    f == 0 ? "ipv4_addr" : "ipv6_addr");
+	sb_printf(sb, "add chain " TABLE " input { type filter hook input "
+	    "priority -10; policy accept; }\n");
+	for (f = 0; f < 2; f++)
+		for (k = 0; k < 2; k++)
+			sb_printf(sb, "add rule " TABLE " input %s saddr @%s "
+			    "%sdrop\n", f == 0 ? "ip" : "ip6", set_names[f][k],
+			    ports);
+}
+
+/* Element lists are cut into commands of at most this many elements. */
+#define CHUNK	2048
+
+struct elems {
+	struct sbuf *sb;
+	const char *verb, *set;
+	size_t n;
+};
+
+static void
+elem_add(struct elems *e, const char *text, int64_t timeout)
+{
+	if (e->n % CHUNK == 0)
+		sb_printf(e->sb, "%s%s element " TABLE " %s { ",
+		    e->n ? " }\n" : "", e->verb, e->set);
+	else
+		sb_printf(e->sb, ", ");
+	if (timeout > 0)
+		sb_printf(e->sb, "%s timeout %llds", text, (long long)timeout);
+	else
+		sb_printf(e->sb, "%s", text);
+	e->n++;
+}
+
+static void
+elem_end(struct elems *e)
+{
+	if (e->n > 0)
+		sb_printf(e->sb, " }\n");
+}
+
+/* The net set of family f: flush, then the partition of its bans. */
+static int
+net_text(struct sbuf *sb, int f, const struct fw_ban *net, size_t n)
+{
+	struct fw_range *parts;
+	struct elems e = { sb, "add", set_names[f][1], 0 };
+	char text[128];
+	size_t i, np;
+	int rc;
+
+	sb_printf(sb, "flush set " TABLE " %s\n", set_names[f][1]);
+	if ((rc = fw_partition(net, n, &parts, &np)) != 0)
+		return rc;
+	for (i = 0; i < np; i++)
+		elem_add(&e, fw_range_text(&parts[i], text, sizeof(text)),
+		    parts[i].timeout);
+	elem_end(&e);
+	free(parts);
+	return 0;
+}
+
+static int
+nft_apply(struct fw *fw, const struct fw_plan *plan)
+{
+	struct sbuf sb = { NULL, 0, 0, 0 };
+	char text[128];
+	size_t i;
+	int f, rc = 0;
+
+	if (plan->full)
+		table_text(&sb, fw->cfg);
+	for (f = 0; f < 2; f++) {
+		int fam = f == 0 ? 4 : 6;
+		struct elems pre = { &sb, "add", set_names[f][0], 0 };
+		struct elems del = { &sb, "delete", set_names[f][0], 0 };
+		struct elems add = { &sb, "add", set_names[f][0], 0 };
+
+		/*
+		 * An element that may be there is first added with a short
+		 * timeout (a no-op if present), then deleted, then added with
+		 * its real timeout: deleting an absent element would fail the
+		 * whole batch, and re-adding does not change a timeout on every
+		 * kernel.
+		 */
+		for (i = 0; i < plan->nunits; i++) {
+			const struct fw_ban *b = &plan->units[i];
+
+			if (b->prefix.family != fam)
+				continue;
+			addr_text(&b->prefix, text, sizeof(text));
+			if (!plan->full && !b->fresh) {
+				elem_add(&pre, text, 1);
+			}
+		}
+		elem_end(&pre);
+		for (i = 0; i < plan->nunits; i++) {
+			const struct fw_ban *b = &plan->units[i];
+
+			if (b->prefix.family != fam || plan->full || b->fresh)
+				continue;
+			addr_text(&b->prefix, text, sizeof(text));
+			elem_add(&del, text, 0);
+		}
+		elem_end(&del);
+		for (i = 0; i < plan->nunits; i++) {
+			const struct fw_ban *b = &plan->units[i];
+
+			if (b->prefix.family != fam || b->timeout <= 0)
+				continue;
+			addr_text(&b->prefix, text, sizeof(text));
+			elem_add(&add, text, b->timeout);
+		}
+		elem_end(&add);
+		if (plan->net_changed[f] &&
+		    (rc = net_text(&sb, f, plan->net[f], plan->nnet[f])) != 0)
+			goto out;
+	}
+	if (sb.oom) {
+		rc = -12;
+		goto out;
+	}
+	/* A change on top may fail for want of the table: the caller logs. */
+	if (sb.len > 0)
+		rc = run(fw, sb.p, !plan->full);
+out:
+	free(sb.p);
+	return rc;
+}
+
+static int
+nft_present(struct fw *fw)
+{
+	struct nft_ctx *ctx = ctx_new();
+	const char *out;
+	int rc, f, k, ok = 1;
+
+	if (ctx == NULL)
+		return -12;
+	/* Terse: set definitions without their elements. */
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_TERSE);
+	rc = nft_run_cmd_from_buffer(ctx, "list table " TABLE);
+	out = nft_ctx_get_output_buffer(ctx);
+	if (rc != 0 || out == NULL) {
+		nft_ctx_free(ctx);
+		return 0;
+	}
+	for (f = 0; f < 2; f++) {
+		for (k = 0; k < 2; k++) {
+			char want[64];
+
+			snprintf(want, sizeof(want), "set %s {", set_names[f][k]);
+			ok &= strstr(out, want) != NULL;
+			snprintf(want, sizeof(want), "saddr @%s ",
+			    set_names[f][k]);
+			ok &= strstr(out, want) != NULL;
+		}
+	}
+	ok &= strstr(out, "hook input") != NULL;
+	nft_ctx_free(ctx);
+	(void)fw;
+	return ok;
+}
+
+/* ---- listing (JSON) ------------------------------------------------------ */
+
+static int
+parse_addr(int family, const char *s, uint8_t *out)
+{
+	memset(out, 0, 16);
+	return inet_pton(family == 4 ? AF_INET : AF_INET6, s, out) == 1 ? 0 :
+	    -1;
+}
+
+static int
+parse_val(int family, json_t *val, struct fw_range *r)
+{
+	json_t *x;
+
+	memset(r, 0, sizeof(*r));
+	r->family = (uint8_t)family;
+	if (json_is_string(val)) {
+		if (parse_addr(family, json_string_value(val), r->lo) != 0)
+			return -1;
+		memcpy(r->hi, r->lo, 16);
+		return 0;
+	}
+	if ((x = json_object_get(val, "prefix")) != NULL) {
+		struct ab_addr a;
+		json_t *len = json_object_get(x, "len");
+		json_t *ad = json_object_get(x, "addr");
+		unsigned i;
+
+		if (!json_is_string(ad) || !json_is_integer(len))
+			return -1;
+		memset(&a, 0, sizeof(a));
+		a.family = (uint8_t)family;
+		if (parse_addr(family, json_string_value(ad), a.a) != 0)
+			return -1;
+		addr_mask(&a, (unsigned)json_integer_value(len));
+		memcpy(r->lo, a.a, 16);
+		memcpy(r->hi, a.a, 16);
+		for (i = a.plen; i < addr_bits(&a); i++)
+			r->hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		return 0;
+	}
+	if ((x = json_object_get(val, "range")) != NULL &&
+	    json_array_size(x) == 2 &&
+	    json_is_string(json_array_get(x, 0)) &&
+	    json_is_string(json_array_get(x, 1)))
+		return parse_addr(family, json_string_value(json_array_get(x, 0)),
+		    r->lo) | parse_addr(family,
+		    json_string_value(json_array_get(x, 1)), r->hi);
+	return -1;
+}
+
+static int
+list_set(struct fw *fw, int f, const char *name, struct fw_range **v,
+    size_t *n, size_t *cap)
+{
+	struct nft_ctx *ctx = ctx_new();
+	char cmd[64];
+	json_t *root = NULL, *arr;
+	json_error_t jerr;
+	size_t i;
+	int rc = AB_EFIREWALL;
+
+	if (ctx == NULL)
+		return -12;
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	snprintf(cmd, sizeof(cmd), "list set " TABLE " %s", name);
+	if (nft_run_cmd_from_buffer(ctx, cmd) != 0)
+		goto out;
+	root = json_loads(nft_ctx_get_output_buffer(ctx), 0, &jerr);
+	arr = json_object_get(root, "nftables");
+	for (i = 0; i < json_array_size(arr); i++) {
+		json_t *set = json_object_get(json_array_get(arr, i), "set");
+		json_t *elems = json_object_get(set, "elem");
+		size_t k;
+
+		for (k = 0; k < json_array_size(elems); k++) {
+			json_t *e = json_array_get(elems, k), *inner;
+			json_t *val = e;
+
+			if ((inner = json_object_get(e, "elem")) != NULL)
+				val = json_object_get(inner, "val");
+			if (*n == *cap) {
+				size_t nc = *cap ? *cap * 2 : 256;
+				struct fw_range *nv = realloc(*v,
+				    nc * sizeof(*nv));
+
+				if (nv == NULL) {
+					rc = -12;
+					goto out;
+				}
+				*v = nv;
+				*cap = nc;
+			}
+			if (parse_val(f == 0 ? 4 : 6, val, &(*v)[*n]) != 0)
+				continue;
+			if (inner != NULL)
+				(*v)[*n].timeout = json_integer_value(
+				    json_object_get(inner, "expires"));
+			(*n)++;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	nft_ctx_free(ctx);
+	(void)fw;
+	return rc;
+}
+
+static int
+nft_list(struct fw *fw, struct fw_range **out, size_t *n)
+{
+	size_t cap = 0;
+	int f, k, rc;
+
+	*out = NULL;
+	*n = 0;
+	for (f = 0; f < 2; f++)
+		for (k = 0; k < 2; k++)
+			if ((rc = list_set(fw, f, set_names[f][k], out, n,
+			    &cap)) != 0) {
+				free(*out);
+				*out = NULL;
+				*n = 0;
+				return rc;
+			}
+	return 0;
+}
+
+static int
+nft_init(struct fw *fw)
+{
+	(void)fw;
+	return 0;
+}
+
+static void
+nft_fini(struct fw *fw)
+{
+	(void)fw;
+}
+
+const struct fw_ops fw_nft_ops = {
+	"nftables", 0, nft_init, nft_fini, nft_apply, nft_present, nft_list,
+};
