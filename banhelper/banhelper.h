@@ -23,7 +23,8 @@ struct bh {
 	struct ab_config cfg;
 	const char *conf_path;
 	struct ab_log log;
-	int use_syslog;
+	int use_syslog;		/* run --syslog */
+	int daemon;		/* the command is run */
 	int json, all, force;
 	int64_t for_secs;	/* ban --for, 0: bantime */
 };
@@ -140,12 +141,13 @@ char *fw_range_text(const struct fw_range *r, char *buf, size_t len);
 /* ---- privileges ---------------------------------------------------------- */
 
 /*
- * Keep only CAP_NET_ADMIN (permitted and effective; inheritable too if
- * inherit, for helper programs), empty the bounding and ambient sets, set
- * no_new_privs, then read everything back.  Returns 0, or an error with the
- * reason logged: the caller must refuse to run.
+ * Keep only CAP_NET_ADMIN in the permitted and effective sets (with ipset:
+ * CAP_NET_RAW too, and both inheritable, for its helper programs), empty
+ * the bounding and ambient sets, set no_new_privs, then read everything
+ * back.  Returns 0, or an error with the reason logged: the caller must
+ * refuse to run.
  */
-int caps_drop_to_net_admin(const struct ab_log *log, int inherit);
+int caps_drop_to_net_admin(const struct ab_log *log, int ipset);
 
 /* 1 if CAP_NET_ADMIN is in the effective set. */
 int caps_have_net_admin(void);

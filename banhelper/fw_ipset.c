@@ -263,7 +263,8 @@ rules(struct fw *fw, int f)
 	if ((rc = tool(fw, flush, NULL, 0, 0)) != 0)
 		return rc;
 	for (k = 0; k < 2; k++) {
-		char *add[16];
+		/* 9 + 6 (ports) + 2 words and the NULL: 18; room to spare. */
+		char *add[24];
 		int n = 0;
 
 		add[n++] = ipt;
@@ -286,6 +287,8 @@ rules(struct fw *fw, int f)
 		add[n++] = "-j";
 		add[n++] = "DROP";
 		add[n] = NULL;
+		if ((size_t)n >= sizeof(add) / sizeof(add[0]))
+			return -7;	/* -E2BIG: cannot happen; never overflow */
 		if ((rc = tool(fw, add, NULL, 0, 0)) != 0)
 			return rc;
 	}

@@ -85,12 +85,20 @@ bh_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * The daemon logs everything to one place (stderr, or syslog with
+ * --syslog).  A command logs its decisions (bans, unbans: notices) to
+ * syslog, where the module's decisions go too, and shows the admin only
+ * warnings and errors on stderr.
+ */
 void
 bh_log(void *ctx, int prio, const char *msg)
 {
 	const struct bh *bh = ctx;
 
 	if (bh != NULL && bh->use_syslog)
+		syslog(prio, "%s", msg);
+	else if (bh != NULL && !bh->daemon && prio >= LOG_NOTICE)
 		syslog(prio, "%s", msg);
 	else if (prio != LOG_DEBUG)
 		fprintf(stderr, "banhelper: %s\n", msg);
@@ -158,7 +166,8 @@ main(int argc, char **argv)
 	 * of the first pass, so options may follow the addresses. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	/* A leading ':' makes a missing value ':' rather than '?'. */
+	while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		int ok = 1;
 
 		switch (c) {
@@ -218,8 +227,8 @@ main(int argc, char **argv)
 		return BH_USAGE;
 	}
 
-	if (bh.use_syslog)
-		openlog("banhelper", LOG_PID, LOG_AUTHPRIV);
+	bh.daemon = strcmp(cmd, "run") == 0;
+	openlog("banhelper", LOG_PID, LOG_AUTHPRIV);
 	if ((rc = load_config(&bh, 0)) != 0)
 		return rc;
 

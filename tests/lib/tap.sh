@@ -3,6 +3,7 @@
 #   a test that cannot run is a failure with its reason.
 TAP_N=0
 TAP_FAILED=0
+TAP_START=$SECONDS
 
 tap_ok() {	# tap_ok STATUS NAME [DIAG]: STATUS 0 passes
 	TAP_N=$((TAP_N + 1))
@@ -13,6 +14,8 @@ tap_ok() {	# tap_ok STATUS NAME [DIAG]: STATUS 0 passes
 		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
 		TAP_FAILED=$((TAP_FAILED + 1))
 	fi
+	# AB_TAP_TIME=1: seconds since the suite started, to find slow steps.
+	[ -n "${AB_TAP_TIME:-}" ] && echo "# at $((SECONDS - TAP_START))s"
 	return 0
 }
 

@@ -1,0 +1,171 @@
+#!/bin/bash
+# nft.sh - banhelper against real nftables, in namespaces made here.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/netns.sh"
+
+C=$AB_DIR/ab.conf
+conf_write "$C" "maxretry = 3" "bantime = 1h" "sync_interval = 60s"
+ns_new nft
+N="ip netns exec $NS"
+bh() { $N "$BH" -c "$C" "$@"; }
+
+# PAM: one line on top of pam_deny, to ban from "the module" in tests.
+mkdir -p "$AB_DIR/pam.d"
+printf 'auth requisite %s conf=%s\nauth required pam_deny.so\n' \
+    "$AB_BUILD/pam_autoban.so" "$C" >"$AB_DIR/pam.d/svc"
+attack() {	# attack RHOST N: N failed PAM transactions from RHOST
+	"$AB_BUILD/tests/pamdrive" -c "$AB_DIR/pam.d" -s svc -r "$1" -n "$2" \
+	    >/dev/null
+}
+
+# --- ban, list, the kernel element and its timeout ---------------------------
+out=$(bh ban 203.0.113.7 --for 1h 2>&1)
+tap_is "$?" 0 "ban exits 0"
+tap_is "$out" "banned 203.0.113.7 for 1h" "ban says what it did"
+t=$(nft_elems "$NS" v4 | awk '$1 == "203.0.113.7" {print $2}')
+tap_ok $(( t >= 3590 && t <= 3600 ? 0 : 1 )) \
+    "the element carries the ban's time left as its timeout ($t s)"
+tap_like "$(bh list)" "203\.0\.113\.7 +manual +0  [0-9-]+ [0-9:]+  (1h|59m[0-9]+s) +1" \
+    "list shows prefix, origin, failures, start, time left, times banned"
+tap_like "$(bh status)" "in sync with the store \(1 elements\)" \
+    "status: the kernel matches the store"
+ruleset=$($N nft list table inet autoban)
+tap_like "$ruleset" "hook input priority filter - 10" \
+    "the drop chain hooks input before the usual filter chains"
+tap_like "$ruleset" "ip saddr @v4 drop" "a drop rule for the IPv4 set"
+tap_like "$ruleset" "ip6 saddr @v6 drop" "a drop rule for the IPv6 set"
+tap_is "$($N nft list tables | grep -c .)" 1 \
+    "nothing outside table inet autoban was created"
+
+# --- IPv6: a bare address means its /64 --------------------------------------
+bh ban 2001:db8:1:2::99 --for 10m >/dev/null
+tap_ok "$(has_elem "$NS" v6 2001:db8:1:2::/64; echo $?)" \
+    "an IPv6 ban covers the address's /64"
+
+# --- unban takes effect at once, daemon or not --------------------------------
+tap_is "$(bh unban 203.0.113.7)" "unbanned 203.0.113.7" "unban says so"
+tap_ok "$(has_elem "$NS" v4 203.0.113.7 && echo 1 || echo 0)" \
+    "unban removed the element from the kernel at once"
+tap_like "$(bh list)" "^PREFIX.*$" "list still works after unban"
+
+# --- nested prefixes: partition with per-piece timeouts ----------------------
+bh ban 198.51.100.0/24 --for 1h >/dev/null
+bh ban 198.51.100.128/25 --for 3h >/dev/null
+tap_is "$(nft_elems "$NS" v4net | awk '{print $1}' | sort | tr '\n' ' ')" \
+    "198.51.100.0/25 198.51.100.128/25 " \
+    "a /25 inside a /24 becomes two disjoint kernel elements"
+t=$(nft_elems "$NS" v4net | awk '$1 == "198.51.100.128/25" {print $2}')
+tap_ok $(( t > 10000 ? 0 : 1 )) \
+    "the inner piece keeps the longer ban's timeout ($t s)"
+bh unban 198.51.100.0/24 >/dev/null
+tap_is "$(nft_elems "$NS" v4net | awk '{print $1}' | tr '\n' ' ')" \
+    "198.51.100.128/25 " "unbanning the outer prefix keeps the inner one"
+tap_like "$(bh unban 198.51.100.130 2>&1)" \
+    "is still banned by 198\.51\.100\.128/25" \
+    "unban warns when a wider ban still covers the address"
+bh unban 198.51.100.128/25 >/dev/null
+
+# --- expiry: a short ban leaves the kernel by itself -------------------------
+bh ban 192.0.2.10 --for 2s >/dev/null
+tap_ok "$(has_elem "$NS" v4 192.0.2.10; echo $?)" "a 2 s ban is in the kernel"
+wait_for 5 no_elem "$NS" v4 192.0.2.10
+tap_ok "$(has_elem "$NS" v4 192.0.2.10 && echo 1 || echo 0)" \
+    "it leaves the kernel when its time is up, with no daemon running"
+tap_ok "$(bh list | grep -c 192.0.2.10)" "and list no longer shows it"
+
+# --- flush ruleset, then sync restores exactly the store ---------------------
+bh ban 192.0.2.20 --for 1h >/dev/null
+$N nft flush ruleset
+tap_is "$($N nft list ruleset | grep -c autoban)" 0 "flush ruleset removed us"
+tap_like "$(bh status)" "MISSING" "status notices the missing table"
+out=$(bh sync)
+tap_like "$out" "^synced 2 bans into nftables" "sync restores the store's bans"
+tap_ok "$(has_elem "$NS" v4 192.0.2.20; echo $?)" "192.0.2.20 is back"
+tap_ok "$(has_elem "$NS" v6 2001:db8:1:2::/64; echo $?)" "the IPv6 ban is back"
+
+# --- the daemon: capabilities, wake-ups, flushes, restarts --------------------
+daemon_start "$NS" "$C"
+st=$(cat /proc/$DAEMON_PID/status)
+tap_like "$st" $'CapPrm:\t0000000000001000' "daemon: permitted = CAP_NET_ADMIN only"
+tap_like "$st" $'CapEff:\t0000000000001000' "daemon: effective = CAP_NET_ADMIN only"
+tap_like "$st" $'CapInh:\t0000000000000000' "daemon: inheritable set empty"
+tap_like "$st" $'CapBnd:\t0000000000000000' "daemon: bounding set empty"
+tap_like "$st" $'CapAmb:\t0000000000000000' "daemon: ambient set empty"
+tap_like "$st" $'NoNewPrivs:\t1' "daemon: no_new_privs set"
+tap_like "$(ip netns exec "$NS" "$BH" -c "$C" run 2>&1)" \
+    "another banhelper runs already \(pid $DAEMON_PID\)" \
+    "a second daemon refuses to start"
+
+attack 203.0.113.50 4
+# sync_interval is 60 s: only the module's wake-up can be this quick.
+wait_for 1 has_elem "$NS" v4 203.0.113.50
+tap_ok $? "a module ban reaches the kernel without waiting for the reconcile"
+tap_like "$(bh list)" "203\.0\.113\.50 +auto +3 " \
+    "list shows the automatic ban with its 3 failures"
+
+$N nft flush ruleset
+kill -HUP "$DAEMON_PID"	# a reconcile now, rather than in 60 s
+wait_for 5 has_elem "$NS" v4 203.0.113.50
+tap_ok $? "after a flush, the daemon's reconcile restores the bans"
+
+daemon_stop
+tap_is "$DAEMON_RC" 0 "SIGTERM stops the daemon cleanly (exit 0)"
+tap_ok "$(test -e "$AB_DIR/run/wake.sock"; echo $((1 - $?)))" \
+    "and it removes its socket"
+tap_ok "$(has_elem "$NS" v4 203.0.113.50; echo $?)" \
+    "bans stay in the kernel while the daemon is down"
+attack 203.0.113.51 4	# banned while no daemon runs
+tap_ok "$(has_elem "$NS" v4 203.0.113.51 && echo 1 || echo 0)" \
+    "a ban made while the daemon is down is not in the kernel yet"
+daemon_start "$NS" "$C"
+tap_ok "$(has_elem "$NS" v4 203.0.113.51; echo $?)" \
+    "a restarted daemon restores it at once"
+tap_ok "$(has_elem "$NS" v4 203.0.113.50; echo $?)" \
+    "and loses nothing that was there"
+
+# --- 10 000 bans from stdin, one transaction ---------------------------------
+daemon_stop	# only the command's own transactions are counted below
+$N timeout 20 nft monitor >"$AB_DIR/monitor.txt" 2>&1 &
+mon=$!
+AB_PIDS+=("$mon")
+sleep 0.5
+python3 -c '
+for i in range(10000):
+    print("2001:db8:77:%x::1" % i)' >"$AB_DIR/many.txt"
+out=$(bh ban - --for 2h <"$AB_DIR/many.txt")
+tap_is "$out" "banned 10000 prefixes for 2h" "ban - bans 10000 addresses"
+sleep 0.5
+kill "$mon" 2>/dev/null
+n=$(nft_elems "$NS" v6 | grep -c '^2001:db8:77:')
+tap_is "$n" 10000 "all 10000 are in the kernel set"
+tap_is "$(grep -c '^# new generation' "$AB_DIR/monitor.txt")" 1 \
+    "they went in as one nftables transaction"
+tap_like "$(bh status)" "in sync with the store" "status: still in sync"
+
+# --- bad lines in bulk input: numbered, the rest banned ----------------------
+printf '192.0.2.101\nnot-an-address\n# a comment\n\n192.0.2.102 \n192.0.2.7/24\n127.0.0.1\n' \
+    >"$AB_DIR/mixed.txt"
+out=$(bh ban - <"$AB_DIR/mixed.txt" 2>&1)
+rc=$?
+tap_is "$rc" 3 "bulk input with bad lines exits 3 (some refused, rest done)"
+tap_like "$out" 'banhelper: line 2: "not-an-address": not an IP address or prefix' \
+    "a malformed line is reported with its number"
+tap_like "$out" 'line 6: "192\.0\.2\.7/24" has host bits set \(did you mean 192\.0\.2\.0/24\?\)' \
+    "host bits set: the message suggests the prefix"
+tap_like "$out" "127\.0\.0\.1: address is loopback or in ignoreip: not banned \(use --force" \
+    "loopback is refused without --force"
+tap_ok "$( (has_elem "$NS" v4 192.0.2.101 && has_elem "$NS" v4 192.0.2.102); echo $?)" \
+    "the good lines were banned"
+
+# --- ports limit the drop ------------------------------------------------------
+C2=$AB_DIR/ports/ab.conf
+mkdir -p "$AB_DIR/ports"
+conf_write "$C2" "ports = 22, 2222"
+ns_new ports
+ip netns exec "$NS" "$BH" -c "$C2" ban 192.0.2.30 >/dev/null
+tap_like "$(ip netns exec "$NS" nft list table inet autoban)" \
+    "ip saddr @v4 tcp dport \{ 22, 2222 \} drop" \
+    "ports = 22, 2222 limits the drop to those TCP ports"
+tap_done
