@@ -28,6 +28,16 @@ want: $2"
 	fi
 }
 
+tap_fails() {	# tap_fails NAME CMD...: CMD must exit non-zero
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		tap_ok 1 "$name" "command succeeded: $*"
+	else
+		tap_ok 0 "$name"
+	fi
+}
+
 tap_like() {	# tap_like TEXT REGEX NAME
 	if printf '%s' "$1" | grep -Eq -- "$2"; then
 		tap_ok 0 "$3"

@@ -373,6 +373,50 @@ units_and_allowlist(void **state)
 	assert_false(config_is_ignored(&c->cfg, &h));
 }
 
+/*
+ * conf/autoban.conf documents every key with its default: uncommenting
+ * each "#key = value" line must parse without a message and give exactly
+ * config_defaults(), and every key the parser knows must be there.
+ */
+static void
+shipped_file_matches_defaults(void **state)
+{
+	static const char *keys[] = { "maxretry", "findtime", "bantime",
+	    "bantime_increment", "bantime_max", "forget_after", "ignoreip",
+	    "ipv4_prefix", "ipv6_prefix", "on_error", "db", "runtime_dir",
+	    "mapsize", "backend", "ports", "sync_interval" };
+	struct cfix *c = *state;
+	struct ab_config def;
+	char path[600], line[512], text[8192] = "";
+	const char *top = getenv("AB_TOP");
+	size_t i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/conf/autoban.conf", top ? top : ".");
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			size_t n = strlen(keys[i]);
+
+			if (line[0] == '#' && strncmp(line + 1, keys[i], n) == 0 &&
+			    line[1 + n] == ' ' && line[2 + n] == '=') {
+				strncat(text, line + 1, sizeof(text) -
+				    strlen(text) - 1);
+				keys[i] = "";	/* seen */
+			}
+		}
+	}
+	fclose(f);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i][0] != '\0')
+			fail_msg("conf/autoban.conf does not document %s", keys[i]);
+	assert_int_equal(load(c, text), 0);
+	assert_int_equal(c->lb.n, 0);
+	config_defaults(&def);
+	assert_memory_equal(&def, &c->cfg, sizeof(def));
+}
+
 int
 main(void)
 {
@@ -389,6 +433,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(module_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(units_and_allowlist, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(shipped_file_matches_defaults,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
