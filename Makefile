@@ -5,6 +5,7 @@
 #   DESTDIR  staging root for packaging                     (empty)
 #   PAMDIR   the system's PAM module directory  (from pkg-config pam)
 #   CONFDIR  where autoban.conf is installed if absent  (/etc/security)
+#   UNITDIR  where banhelper.service goes          (/etc/systemd/system)
 #   WERROR   -Werror by default; WERROR= to build with warnings only
 #   CFLAGS   optimisation and debug flags                  (-O2 -g)
 #   LMDB_STATIC  1: link liblmdb.a into the PAM module (see
@@ -15,6 +16,7 @@ DESTDIR	?=
 PAMDIR	?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 CONFDIR	?= /etc/security
 SBINDIR	?= $(PREFIX)/sbin
+UNITDIR	?= /etc/systemd/system
 MANDIR	?= $(PREFIX)/share/man
 
 CC	?= cc
@@ -107,10 +109,13 @@ check: tests
 	@bash tests/run
 
 install: all
-	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) \
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(CONFDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_autoban.so
 	install -m 0755 $(HELPER) $(DESTDIR)$(SBINDIR)/banhelper
+	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/banhelper.service.in \
+	  >$(DESTDIR)$(UNITDIR)/banhelper.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/banhelper.service
 	install -m 0644 man/pam_autoban.8 man/banhelper.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/autoban.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	@if [ -e $(DESTDIR)$(CONFDIR)/autoban.conf ]; then \
@@ -121,6 +126,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_autoban.so $(DESTDIR)$(SBINDIR)/banhelper \
+	  $(DESTDIR)$(UNITDIR)/banhelper.service \
 	  $(DESTDIR)$(MANDIR)/man8/pam_autoban.8 \
 	  $(DESTDIR)$(MANDIR)/man8/banhelper.8 \
 	  $(DESTDIR)$(MANDIR)/man5/autoban.conf.5
