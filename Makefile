@@ -101,7 +101,11 @@ $(B)/tests/test_pam: tests/pam/test_pam.c $(B)/libautoban.a
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/libautoban.a -lcmocka -lpam -llmdb \
 	  -lpthread
 
-tests: all $(UNIT_BINS) $(TOOL_BINS)
+$(B)/bench/populate: bench/populate.c $(B)/libautoban.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/libautoban.a -llmdb -lpthread
+
+tests: all $(UNIT_BINS) $(TOOL_BINS) $(B)/bench/populate
 
 # The one test command (README.md, .ci/run): every suite, then the line
 # "N passed, N failed".

@@ -274,6 +274,14 @@ typedef int (*store_count_fn)(struct ab_counter *rec, int found, void *arg);
 int store_count_update(struct ab_store *st, const struct ab_addr *unit,
     store_count_fn fn, void *arg);
 
+/*
+ * store_count_update for n units in one write transaction (bulk imports and
+ * benchmarks).  No pruning on a full map: AB_EFULL is returned, nothing
+ * written.
+ */
+int store_count_update_many(struct ab_store *st, const struct ab_addr *units,
+    size_t n, store_count_fn fn, void *arg);
+
 /* Read one counts record: 1 and *rec, 0 if absent, or an error. */
 int store_count_get(struct ab_store *st, const struct ab_addr *unit,
     struct ab_counter *rec);

@@ -1207,6 +1207,24 @@ counts_drop_all(struct ab_store *st)
 }
 
 int
+store_count_update_many(struct ab_store *st, const struct ab_addr *units,
+    size_t n, store_count_fn fn, void *arg)
+{
+	struct db db;
+	size_t i;
+	int rc;
+
+	if ((rc = db_begin(st, COUNTS, 1, &db)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = count_update_txn(&db, &units[i], fn, arg);
+	if (rc == 0)
+		return db_end(&db, 1);
+	db_end(&db, 0);
+	return rc;
+}
+
+int
 store_count_update(struct ab_store *st, const struct ab_addr *unit,
     store_count_fn fn, void *arg)
 {

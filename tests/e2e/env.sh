@@ -106,11 +106,16 @@ EOF
 	chmod 0755 "$E/count.sh"
 
 	# A private /etc: the host's, plus the test user and the PAM stack.
+	# E_STACK=stock (benchmarks of log readers): no autoban line.
 	cp -a /etc "$E/etc"
-	awk -v mod="$E_MODULE" -v conf="$E/autoban.conf" -v cnt="$E/count.sh" '
+	awk -v mod="$E_MODULE" -v conf="$E/autoban.conf" -v cnt="$E/count.sh" \
+	    -v stock="${E_STACK:-}" '
 		!done && /^(auth|@include common-auth)/ {
-			print "# autoban: the one line, and a counter for the tests"
-			print "auth requisite " mod " conf=" conf
+			if (stock != "stock") {
+				print "# autoban: the one line"
+				print "auth requisite " mod " conf=" conf
+			}
+			print "# a counter for the tests: a password is checked"
 			print "auth optional pam_exec.so quiet " cnt
 			done = 1
 		}
@@ -140,6 +145,10 @@ LoginGraceTime ${E_GRACE:-20}
 PrintMotd no
 LogLevel VERBOSE
 EOF
+	# E_SSHD_SYSLOG=1 (benchmarks of log readers): sshd logs through
+	# syslog, so its lines reach auth.log; otherwise to its stderr.
+	local logflag=-e
+	[ -n "${E_SSHD_SYSLOG:-}" ] && logflag=""
 	cat >"$E/run-sshd.sh" <<EOF
 #!/bin/bash
 # In the server namespace: private /etc, /run and /dev/log, then sshd.
@@ -148,13 +157,17 @@ mount --bind "$E/etc" /etc
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -m 0755 /run/sshd
 . "$E_TOP/tests/lib/devlog.sh"
+export SINK_AUTHLOG="$E/auth.log" SINK_TIMES="$E/syslog.times"
 devlog_mount "$E/syslog"
 echo "\$DEVLOG_SINK" >"$E/sink.pid"
-exec /usr/sbin/sshd -D -e -f "$E/sshd_config"
+exec /usr/sbin/sshd -D $logflag -f "$E/sshd_config"
 EOF
 	chmod 0755 "$E/run-sshd.sh"
 	env_net || return 1
-	bh_start || return 1
+	# E_NO_BANHELPER=1 (benchmarks of other defences): no autoban daemon.
+	if [ -z "${E_NO_BANHELPER:-}" ]; then
+		bh_start || return 1
+	fi
 	sshd_start || return 1
 }
 

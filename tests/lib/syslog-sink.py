@@ -1,13 +1,24 @@
 #!/usr/bin/env python3
 """Receive syslog datagrams on a unix socket and append each message, one per
 line, to a file.  Used by the tests to read what pam_syslog and banhelper
-log.  Usage: syslog-sink.py SOCKET OUTFILE (stops on SIGTERM)."""
+log.  Usage: syslog-sink.py SOCKET OUTFILE (stops on SIGTERM).
+
+For the benchmarks, two optional environment variables:
+  SINK_AUTHLOG=FILE  also write each message as a classic auth.log line
+                     ("Mmm dd HH:MM:SS host tag[pid]: text"), for log
+                     readers such as fail2ban and sshguard;
+  SINK_TIMES=FILE    also write "<monotonic seconds> <message>" per message.
+"""
 import os
+import re
 import signal
 import socket
 import sys
+import time
 
 sock_path, out_path = sys.argv[1], sys.argv[2]
+authlog = os.environ.get("SINK_AUTHLOG")
+times = os.environ.get("SINK_TIMES")
 try:
     os.unlink(sock_path)
 except FileNotFoundError:
@@ -16,8 +27,19 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sock_path)
 os.chmod(sock_path, 0o666)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-with open(out_path, "ab", buffering=0) as out:
-    open(out_path + ".ready", "w").close()
-    while True:
-        data = s.recv(65536)
-        out.write(data.replace(b"\n", b"\\n") + b"\n")
+head = re.compile(rb"^<\d+>([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (.*)$", re.S)
+outs = [open(p, "ab", buffering=0) if p else None
+        for p in (out_path, authlog, times)]
+open(out_path + ".ready", "w").close()
+while True:
+    data = s.recv(65536)
+    now = time.monotonic()
+    line = data.replace(b"\n", b"\\n")
+    outs[0].write(line + b"\n")
+    if outs[1] is not None:
+        m = head.match(data)
+        if m:
+            outs[1].write(m.group(1) + b" srv " + m.group(2).rstrip(b"\n")
+                          + b"\n")
+    if outs[2] is not None:
+        outs[2].write(b"%.6f " % now + line + b"\n")

@@ -1,0 +1,68 @@
+# bench/lib.sh - shared by the benchmark harnesses (sourced).
+# Every harness runs as root on Debian 12, after the README's setup; it
+# installs what it compares against itself, stays inside namespaces and
+# directories it makes, and removes them.
+set -u
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+AB_TOP=$(cd "$BENCH_DIR/.." && pwd)
+AB_BUILD=$AB_TOP/build
+export AB_TOP AB_BUILD
+RESULTS=${BENCH_RESULTS:-$AB_TOP/bench/results}
+RUNS=${BENCH_RUNS:-5}
+mkdir -p "$RESULTS"
+
+# A private mount namespace with a tmpfs for the harness's files (and
+# /run-like placement of autoban's counts).
+bench_ns() {
+	if [ "${AB_IN_BENCH_NS:-}" != 1 ]; then
+		AB_IN_BENCH_NS=1 exec unshare --mount --propagation private \
+		    "$0" "$@"
+	fi
+	W=$(mktemp -d /tmp/autoban-bench.XXXXXX)
+	mount -t tmpfs -o size=6g,mode=0755 autoban-bench "$W"
+	trap 'bench_cleanup' EXIT
+}
+BENCH_PIDS=()
+BENCH_NS=()
+bench_cleanup() {
+	local p
+	for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${BENCH_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${BENCH_NS[@]}"; do ip netns del "$p" 2>/dev/null; done
+	umount -l "$W" 2>/dev/null
+	rmdir "$W" 2>/dev/null
+}
+
+# Install Debian packages without starting their services.
+bench_apt() {
+	local missing=() p policy=/usr/sbin/policy-rc.d ours=0
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 0755 "$policy"
+		ours=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends "${missing[@]}" >/dev/null
+	[ "$ours" -eq 1 ] && rm -f "$policy"
+	return 0
+}
+
+stats() { python3 "$BENCH_DIR/stats.py"; }
+
+# md LINE...: append to this harness's markdown fragment
+md() { printf '%s\n' "$@" >>"$MD"; }
+
+machine_info() {
+	echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))," \
+	    "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+	    "kernel $(uname -r), Debian $(cat /etc/debian_version)"
+}
+
+pkg_version() {
+	dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"
+}

@@ -1,0 +1,137 @@
+#!/bin/bash
+# pam-cost.sh - cost of one PAM transaction with each brute-force defence.
+#
+# The driver (tests/pam/pamdrive -E) does what sshd does per connection, in
+# a fresh process each time (sshd re-executes itself for every connection,
+# so every module and library is loaded anew): pam_start, PAM_RHOST,
+# pam_authenticate against pam_deny (so only the defence costs), pam_end.
+# Stacks: empty (libpam alone), pam_faillock (preauth/authfail), pam_abl
+# (Debian's libpam-abl, host rule; its module is taken from the .deb, never
+# installed into the system's PAM), autoban (the one line).
+# For 1, 2 and 8 processes and 1, 10 000 and 1 000 000 distinct hosts (the
+# stores are filled with that many hosts first).  Reported: ops/s and
+# latency percentiles (median of $RUNS runs, min-max), the ratio to the empty
+# stack measured pair by pair in each run, instructions per transaction
+# under callgrind, and the stores' size on disk.
+. "$(dirname "$0")/lib.sh"
+bench_ns "$@"
+MD=$RESULTS/pam-cost.md
+: >"$MD"
+TXNS=${BENCH_TXNS:-1200}
+PROCS=${BENCH_PROCS:-"1 2 8"}
+HOSTS=${BENCH_HOSTS:-"1 10000 1000000"}
+
+bench_apt libdb5.3 valgrind
+# pam_abl from its package, unpacked here: installing libpam-abl would have
+# pam-auth-update add it to the host's common-auth.
+mkdir -p "$W/abl-deb"
+(cd "$W/abl-deb" && apt-get download -q libpam-abl >/dev/null 2>&1 &&
+    dpkg-deb -x libpam-abl_*.deb root)
+ABL=$(find "$W/abl-deb/root" -name pam_abl.so | head -1)
+ABLCLI=$W/abl-deb/root/usr/bin/pam_abl
+PD=$AB_BUILD/tests/pamdrive
+C=$W/pam.d
+mkdir -p "$C"
+
+setup_state() {	# setup_state HOSTS: fresh stores holding HOSTS hosts
+	local h=$1
+	rm -rf "$W/ab" "$W/fl" "$W/abl"
+	mkdir -p "$W/ab/db" "$W/ab/run" "$W/fl" "$W/abl"
+	chmod 0700 "$W/ab/db" "$W/ab/run"
+	cat >"$W/ab/autoban.conf" <<EOF
+db = $W/ab/db
+runtime_dir = $W/ab/run
+EOF
+	cat >"$W/abl/pam_abl.conf" <<EOF
+db_home=$W/abl
+host_rule=*:5/10m
+host_purge=1d
+EOF
+	printf 'auth required pam_deny.so\n' >"$C/empty"
+	printf 'auth requisite %s conf=%s\nauth required pam_deny.so\n' \
+	    "$AB_BUILD/pam_autoban.so" "$W/ab/autoban.conf" >"$C/autoban"
+	printf 'auth required pam_faillock.so preauth dir=%s\nauth [default=die] pam_faillock.so authfail dir=%s\nauth required pam_deny.so\n' \
+	    "$W/fl" "$W/fl" >"$C/faillock"
+	printf 'auth required %s config=%s\nauth required pam_deny.so\n' \
+	    "$ABL" "$W/abl/pam_abl.conf" >"$C/abl"
+	if [ "$h" -gt 1 ]; then
+		"$AB_BUILD/bench/populate" "$W/ab/autoban.conf" "$h" >/dev/null
+		if [ "$h" -le 10000 ] && [ -x "$ABLCLI" ]; then
+			for i in $(seq 0 $((h - 1))); do
+				printf '2001:db8:%x:%x::1\n' $((i >> 16)) $((i & 65535))
+			done | xargs -P 2 -n 200 sh -c 'for x; do "$0" --config='"$W/abl/pam_abl.conf"' -f -H "$x" >/dev/null 2>&1; done' "$ABLCLI"
+		fi
+	fi
+}
+
+stacks="empty faillock abl autoban"
+md "## Cost per PAM transaction" "" \
+    "Command: \`bash bench/pam-cost.sh\` (BENCH_RUNS=$RUNS, $TXNS transactions per run)." \
+    "Each transaction in a fresh process (fork + exec of pamdrive, as sshd" \
+    "does per connection); the password module is pam_deny, the user" \
+    "\`nobody\`, hosts 2001:db8:x:y::1 (one /64 each)." ""
+
+for h in $HOSTS; do
+	setup_state "$h"
+	skip_abl=0
+	[ "$h" -gt 10000 ] && skip_abl=1
+	for p in $PROCS; do
+		n=$((TXNS / p))
+		declare -A ops p50 p99 p999 ratio last
+		for s in $stacks; do ops[$s]=""; p50[$s]=""; p99[$s]=""; p999[$s]=""; ratio[$s]=""; done
+		for r in $(seq 1 "$RUNS"); do
+			# One run: every stack once, back to back, so each ratio
+			# compares measurements taken under the same conditions.
+			for s in $stacks; do
+				[ "$s" = abl ] && [ "$skip_abl" -eq 1 ] && continue
+				out=$("$PD" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$n" -H "$h")
+				last[$s]=$(echo "$out" | grep -oP 'ops=\K[0-9.]+')
+				ops[$s]+="${last[$s]} "
+				p50[$s]+="$(echo "$out" | grep -oP 'p50_us=\K[0-9]+') "
+				p99[$s]+="$(echo "$out" | grep -oP 'p99_us=\K[0-9]+') "
+				p999[$s]+="$(echo "$out" | grep -oP 'p999_us=\K[0-9]+') "
+			done
+			for s in $stacks; do
+				[ "$s" = abl ] && [ "$skip_abl" -eq 1 ] && continue
+				ratio[$s]+="$(python3 -c "print(${last[$s]} / ${last[empty]})") "
+			done
+		done
+		md "### $h host(s), $p process(es)" "" \
+		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs |" \
+		    "| --- | --- | --- | --- | --- | --- |"
+		for s in $stacks; do
+			if [ "$s" = abl ] && [ "$skip_abl" -eq 1 ]; then
+				md "| abl | not measured: filling pam_abl's database with $h hosts takes one \`pam_abl -f\` process per host | | | | |"
+				continue
+			fi
+			read -r om omin omax _ <<<"$(echo "${ops[$s]}" | stats)"
+			read -r rm rmin rmax _ <<<"$(echo "${ratio[$s]}" | stats)"
+			read -r a _ <<<"$(echo "${p50[$s]}" | stats)"
+			read -r b _ <<<"$(echo "${p99[$s]}" | stats)"
+			read -r c _ <<<"$(echo "${p999[$s]}" | stats)"
+			md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c |"
+		done
+		md ""
+		unset ops p50 p99 p999 ratio last
+	done
+	# Instructions: one transaction in a fresh process, under callgrind,
+	# for a host inside the filled store; twice, to show it repeats.
+	md "Instructions per transaction at $h host(s) (callgrind, whole process):" "" \
+	    "| stack | instructions | ratio to empty |" "| --- | --- | --- |"
+	host=2001:db8:0:5::1
+	declare -A ir
+	for s in $stacks; do
+		[ "$s" = abl ] && [ "$skip_abl" -eq 1 ] && continue
+		v1=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$PD" -1 \
+		    -c "$C" -s "$s" -u nobody -r "$host" 2>&1 | grep -oP 'Collected : \K[0-9]+')
+		v2=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$PD" -1 \
+		    -c "$C" -s "$s" -u nobody -r "$host" 2>&1 | grep -oP 'Collected : \K[0-9]+')
+		ir[$s]=$v2
+		md "| $s | $v1 / $v2 | $(python3 -c "print('%.3f' % ($v2 / ${ir[empty]}))") |"
+	done
+	unset ir
+	md "" "Store size on disk at $h host(s): autoban bans $(du -sk "$W/ab/db" | cut -f1) KiB," \
+	    "counts $(du -sk "$W/ab/run" | cut -f1) KiB (tmpfs); pam_faillock $(du -sk "$W/fl" | cut -f1) KiB;" \
+	    "pam_abl $(du -sk "$W/abl" | cut -f1) KiB." ""
+done
+echo "pam-cost: results in $MD"

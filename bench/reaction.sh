@@ -1,0 +1,199 @@
+#!/bin/bash
+# reaction.sh - how fast and how exactly each defence stops a brute force
+# against the real sshd of the end-to-end setup (tests/e2e/env.sh), with
+# the same policy: maxretry 4, findtime 10m, bantime 1h.
+#
+#   autoban   the one PAM line + banhelper run (nftables)
+#   fail2ban  Debian's package, sshd jail, nftables-multiport action,
+#             pyinotify backend on auth.log
+#   sshguard  Debian's package, nftables backend (sshg-fw-nft-sets), reading
+#             auth.log; THRESHOLD 40 (4 failures of 10 points)
+#
+# Reaction: 50 attackers (one source each) fail 4 passwords, then try a 5th;
+# the time from the event that crosses maxretry (autoban: its "banned" log
+# line, sent when the ban is stored; the others: the 4th "Failed password"
+# line) to the kernel's "add element" for that source (nft monitor), both
+# stamped with CLOCK_MONOTONIC on arrival.  Guesses: hydra -t 4 with 40
+# passwords from one source; how many reached the password check (the
+# pam_exec counter of the setup, not a log).
+. "$(dirname "$0")/lib.sh"
+bench_ns "$@"
+MD=$RESULTS/reaction.md
+: >"$MD"
+ATTACKERS=${BENCH_ATTACKERS:-50}
+PAR=${BENCH_PARALLEL:-10}
+DEFENCES=${BENCH_DEFENCES:-"autoban fail2ban sshguard"}
+
+bench_apt fail2ban sshguard python3-pyinotify hydra sshpass openssh-server
+. "$AB_TOP/tests/e2e/env.sh"
+
+# nft monitor in the server namespace, each line stamped on arrival.
+monitor_start() {
+	ip netns exec "$NS_srv" python3 -c '
+import subprocess, sys, time
+out = open(sys.argv[1], "w", buffering=1)
+p = subprocess.Popen(["nft", "monitor"], stdout=subprocess.PIPE)
+for line in p.stdout:
+    out.write("%.6f %s" % (time.monotonic(), line.decode(errors="replace")))
+' "$E/nft.times" &
+	MON=$!
+	BENCH_PIDS+=("$MON")
+	sleep 0.5
+}
+
+defence_start() {
+	case $1 in
+	fail2ban)
+		mkdir -p "$E/f2b"
+		cp -a /etc/fail2ban/. "$E/f2b/"
+		cat >"$E/f2b/fail2ban.local" <<EOF
+[Definition]
+socket = $E/f2b.sock
+pidfile = $E/f2b.pid
+dbfile = $E/f2b.sqlite3
+logtarget = $E/f2b.log
+EOF
+		cat >"$E/f2b/jail.local" <<EOF
+[DEFAULT]
+maxretry = 4
+findtime = 10m
+bantime = 1h
+banaction = nftables-multiport
+banaction_allports = nftables-allports
+[sshd]
+enabled = true
+port = ssh
+backend = pyinotify
+logpath = $E/auth.log
+EOF
+		touch "$E/auth.log"
+		ip netns exec "$NS_srv" fail2ban-server -f -x -c "$E/f2b" \
+		    >"$E/f2b.out" 2>&1 &
+		BENCH_PIDS+=($!)
+		env_wait 20 ip netns exec "$NS_srv" fail2ban-client -c "$E/f2b" \
+		    status sshd >/dev/null 2>&1
+		;;
+	sshguard)
+		mkdir -p "$E/etc/sshguard"
+		cat >"$E/etc/sshguard/sshguard.conf" <<EOF
+BACKEND="/usr/libexec/sshguard/sshg-fw-nft-sets"
+THRESHOLD=40
+BLOCK_TIME=3600
+DETECTION_TIME=600
+EOF
+		: >"$E/etc/sshguard/whitelist"
+		touch "$E/auth.log"
+		ip netns exec "$NS_srv" unshare --mount --propagation private \
+		    bash -c "mount --bind '$E/etc' /etc && exec sshguard '$E/auth.log'" \
+		    >"$E/sshguard.out" 2>&1 &
+		BENCH_PIDS+=($!)
+		env_wait 10 sh -c "ip netns exec $NS_srv nft list tables | grep -q sshguard"
+		;;
+	esac
+}
+
+# attack SRC: 4 wrong passwords, then one more try (which crosses maxretry).
+attack() {
+	local i
+	for i in 1 2 3 4 5; do
+		login "$1" "wrong$i"
+	done
+}
+
+reaction_ms() {	# reaction_ms DEFENCE SRC: ms, or "-" if never in the kernel
+	python3 - "$1" "$2" "$E/syslog.times" "$E/nft.times" <<'EOF'
+import re, sys
+d, src, logf, nftf = sys.argv[1:]
+esc = re.escape(src)
+t_event = None
+fails = 0
+for line in open(logf, errors="replace"):
+    t, msg = line.split(" ", 1)
+    if d == "autoban":
+        if re.search(r"pam_autoban\(sshd:auth\): banned %s " % esc, msg):
+            t_event = float(t)
+            break
+    elif re.search(r"Failed password for .* from %s port" % esc, msg):
+        fails += 1
+        if fails == 4:
+            t_event = float(t)
+            break
+t_kernel = None
+for line in open(nftf, errors="replace"):
+    t, msg = line.split(" ", 1)
+    if "add element" in msg and re.search(r"[ {,]%s[ /},]" % esc, msg):
+        t_kernel = float(t)
+        break
+if t_event is None or t_kernel is None:
+    print("-")
+else:
+    print("%.3f" % ((t_kernel - t_event) * 1000))
+EOF
+}
+
+md "## Reaction against a real sshd" "" \
+    "Command: \`bash bench/reaction.sh\` (BENCH_RUNS=$RUNS, $ATTACKERS attackers, $PAR at a time)." \
+    "Policy for all: maxretry 4, findtime 10m, bantime 1h.  Versions:" \
+    "fail2ban $(pkg_version fail2ban), sshguard $(pkg_version sshguard)," \
+    "OpenSSH $(pkg_version openssh-server), hydra $(pkg_version hydra)." ""
+declare -A p50s p99s guesses
+for d in $DEFENCES; do p50s[$d]=""; p99s[$d]=""; guesses[$d]=""; done
+
+for r in $(seq 1 "$RUNS"); do
+	for d in $DEFENCES; do
+		E=$W/run$r-$d
+		export E_SSHD_SYSLOG=1
+		if [ "$d" = autoban ]; then
+			unset E_STACK E_NO_BANHELPER
+		else
+			export E_STACK=stock E_NO_BANHELPER=1
+		fi
+		if ! env_up "$E" "maxretry = 4" "findtime = 10m" "bantime = 1h" \
+		    "bantime_increment = 1" "sync_interval = 60s"; then
+			echo "reaction: setup failed for $d" >&2
+			env_down
+			continue
+		fi
+		monitor_start
+		defence_start "$d"
+		srcs=()
+		for i in $(seq 1 "$ATTACKERS"); do srcs+=("203.0.113.$i"); done
+		printf '%s\n' "${srcs[@]}" | xargs -P "$PAR" -I{} bash -c \
+		    "$(declare -f login attack); NS_cli=$NS_cli E_SERVER4=$E_SERVER4 E_SERVER6=$E_SERVER6 E_USER=$E_USER attack {}"
+		sleep 2	# log readers may lag
+		ms=$(for s in "${srcs[@]}"; do reaction_ms "$d" "$s"; done)
+		echo "$ms" >"$E/reaction-ms.txt"
+		got=$(echo "$ms" | grep -vc -- '-')
+		read -r p50 p99 <<<"$(echo "$ms" | grep -v -- '-' | python3 -c '
+import statistics, sys
+v = sorted(float(x) for x in sys.stdin.read().split())
+if not v:
+    print("- -")
+else:
+    q = lambda p: v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
+    print("%.3f %.3f" % (q(0.5), q(0.99)))')"
+		p50s[$d]+="$p50 "
+		p99s[$d]+="$p99 "
+		python3 -c '
+for i in range(39):
+    print("guess%02d" % i)' >"$E/passwords.txt"
+		echo "$E_PASS" >>"$E/passwords.txt"
+		ip netns exec "$NS_hyd" timeout 120 hydra -I -w 3 -l "$E_USER" \
+		    -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1
+		g=$(checked 203.0.113.200)
+		guesses[$d]+="$g "
+		echo "run $r $d: reaction p50 ${p50} ms p99 ${p99} ms (${got}/${ATTACKERS} banned), hydra guesses checked: $g"
+		env_down
+	done
+done
+
+md "| defence | reaction p50 ms: median of runs (min-max) | reaction p99 ms: median (min-max) | guesses checked under hydra -t 4: median (min-max) |" \
+    "| --- | --- | --- | --- |"
+for d in $DEFENCES; do
+	read -r a amin amax _ <<<"$(echo "${p50s[$d]}" | tr ' ' '\n' | grep -v -- '-' | stats)"
+	read -r b bmin bmax _ <<<"$(echo "${p99s[$d]}" | tr ' ' '\n' | grep -v -- '-' | stats)"
+	read -r g gmin gmax _ <<<"$(echo "${guesses[$d]}" | stats)"
+	md "| $d | $a ($amin-$amax) | $b ($bmin-$bmax) | $g ($gmin-$gmax) |"
+done
+md "" "Per run: $(for d in $DEFENCES; do printf '%s p99 [%s] guesses [%s]; ' "$d" "${p99s[$d]% }" "${guesses[$d]% }"; done)" ""
+echo "reaction: results in $MD"
