@@ -131,6 +131,17 @@ struct fw_check {
 int fw_check(struct fw *fw, struct ab_store *st, int64_t now,
     struct fw_check *out);
 
+/* A growing text buffer for backend commands; oom is sticky. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+/* Append formatted text to sb (sets sb->oom and stops on failure). */
+void sb_printf(struct sbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Merge nested prefix bans into disjoint ranges (see fw.c); frees none. */
 int fw_partition(const struct fw_ban *in, size_t n, struct fw_range **out,
     size_t *nout);

@@ -5,6 +5,7 @@
  * into their own commands.  Nothing here holds a store transaction while
  * it talks to the kernel: records are copied out first.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,44 @@ fw_close(struct fw *fw)
 		return;
 	fw->ops->fini(fw);
 	free(fw);
+}
+
+/* ---- text for the backends ---------------------------------------------- */
+
+void
+sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->oom)
+		return;
+	for (;;) {
+		size_t room = sb->cap - sb->len, cap;
+		char *np;
+
+		va_start(ap, fmt);
+		n = vsnprintf(sb->p != NULL ? sb->p + sb->len : NULL, room, fmt,
+		    ap);
+		va_end(ap);
+		if (n < 0) {
+			sb->oom = 1;
+			return;
+		}
+		if ((size_t)n < room) {
+			sb->len += (size_t)n;
+			return;
+		}
+		for (cap = sb->cap ? sb->cap * 2 : 65536; cap - sb->len <=
+		    (size_t)n; cap *= 2)
+			;
+		if ((np = realloc(sb->p, cap)) == NULL) {
+			sb->oom = 1;
+			return;
+		}
+		sb->p = np;
+		sb->cap = cap;
+	}
 }
 
 /* ---- growable arrays of fw_ban ------------------------------------------ */

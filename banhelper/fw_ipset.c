@@ -156,36 +156,6 @@ tool(struct fw *fw, char *const argv[], const char *input, size_t inlen,
 
 /* ---- text for ipset restore ---------------------------------------------- */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void
-sb_add(struct sbuf *sb, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (sb->oom)
-		return;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap * 2 : 65536;
-		char *np;
-
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		if ((np = realloc(sb->p, cap)) == NULL) {
-			sb->oom = 1;
-			return;
-		}
-		sb->p = np;
-		sb->cap = cap;
-	}
-	memcpy(sb->p + sb->len, s, n + 1);
-	sb->len += n;
-}
-
 static void
 prefix_text(const struct ab_addr *a, char *buf, size_t len)
 {
@@ -205,7 +175,7 @@ line_elem(struct sbuf *sb, const char *verb, const char *set,
 		    verb, set, a, (long long)timeout);
 	else
 		snprintf(line, sizeof(line), "%s %s %s -exist\n", verb, set, a);
-	sb_add(sb, line);
+	sb_printf(sb, "%s", line);
 }
 
 /* Fill "<set>-new" with bans and swap it in for set. */
@@ -219,11 +189,11 @@ swap_in(struct sbuf *sb, int f, const char *set, const struct fw_ban *b,
 	snprintf(tmp, sizeof(tmp), "%s-new", set);
 	snprintf(line, sizeof(line), "create %s hash:net family %s timeout 0 "
 	    "maxelem " MAXELEM " -exist\n", set, f == 0 ? "inet" : "inet6");
-	sb_add(sb, line);
+	sb_printf(sb, "%s", line);
 	snprintf(line, sizeof(line), "create %s hash:net family %s timeout 0 "
 	    "maxelem " MAXELEM " -exist\nflush %s\n", tmp,
 	    f == 0 ? "inet" : "inet6", tmp);
-	sb_add(sb, line);
+	sb_printf(sb, "%s", line);
 	for (i = 0; i < n; i++) {
 		if (b[i].prefix.family != (f == 0 ? 4 : 6) || b[i].timeout <= 0)
 			continue;
@@ -235,7 +205,7 @@ swap_in(struct sbuf *sb, int f, const char *set, const struct fw_ban *b,
 		line_elem(sb, "add", tmp, &b[i].prefix, b[i].timeout);
 	}
 	snprintf(line, sizeof(line), "swap %s %s\ndestroy %s\n", tmp, set, tmp);
-	sb_add(sb, line);
+	sb_printf(sb, "%s", line);
 }
 
 /* The AUTOBAN chain, its rules and the jump from INPUT, for one family. */

@@ -18,7 +18,6 @@
 #include <jansson.h>
 #include <nftables/libnftables.h>
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,55 +30,6 @@ static const char *const set_names[2][2] = {
 	{ "v4", "v4net" },
 	{ "v6", "v6net" },
 };
-
-/* ---- a growing text buffer ----------------------------------------------- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_printf(struct sbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (sb->oom)
-		return;
-	for (;;) {
-		size_t room = sb->cap - sb->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(sb->p ? sb->p + sb->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			sb->oom = 1;
-			return;
-		}
-		if ((size_t)n < room) {
-			sb->len += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = sb->cap ? sb->cap * 2 : 65536;
-			char *np;
-
-			while (cap - sb->len <= (size_t)n)
-				cap *= 2;
-			if ((np = realloc(sb->p, cap)) == NULL) {
-				sb->oom = 1;
-				return;
-			}
-			sb->p = np;
-			sb->cap = cap;
-		}
-	}
-}
 
 /* ---- running commands ---------------------------------------------------- */
 

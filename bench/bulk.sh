@@ -107,6 +107,8 @@ done
 
 # banhelper ban - of 100 000 from stdin: store and kernel, one transaction.
 n=${BENCH_BULK_BAN:-100000}
+f2b_n=${BENCH_F2B_BANS:-10000}
+[ "$f2b_n" -gt "$n" ] && n=$f2b_n
 python3 -c "
 for j in range($n):
     print('2001:db8:%x:%x::1' % (0x8000 + ((j >> 16) & 0x7fff), j & 0xffff))" >"$W/ban.txt"
@@ -138,7 +140,7 @@ read -r m _ <<<"$(echo "$rss" | stats)"
 md "| banhelper ban - (stdin) | $n | $a ($amin-$amax) | $b | $(printf '%.2f (%.2f-%.2f)' "$q" "$qmin" "$qmax") | $m |"
 
 # fail2ban banning the same 10 000, in its own namespace and files.
-n=10000
+n=${BENCH_F2B_BANS:-10000}
 fs=""
 for r in $(seq 1 "$RUNS"); do
 	fresh_ns

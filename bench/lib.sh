@@ -26,6 +26,8 @@ BENCH_PIDS=()
 BENCH_NS=()
 bench_cleanup() {
 	local p
+	# An interrupted end-to-end setup (tests/e2e/env.sh) goes too.
+	declare -F env_down >/dev/null && env_down
 	for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${BENCH_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for p in "${BENCH_NS[@]}"; do ip netns del "$p" 2>/dev/null; done
@@ -46,9 +48,18 @@ bench_apt() {
 		chmod 0755 "$policy"
 		ours=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends "${missing[@]}" >/dev/null
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+	    >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq \
+	    --no-install-recommends "${missing[@]}" >/dev/null; }
 	[ "$ours" -eq 1 ] && rm -f "$policy"
+	# Debian enables these daemons for the next boot: not on our account.
+	for p in "${missing[@]}"; do
+		case $p in fail2ban|sshguard)
+			command -v systemctl >/dev/null &&
+			    systemctl disable --quiet "$p" 2>/dev/null ;;
+		esac
+	done
 	return 0
 }
 

@@ -9,7 +9,8 @@
 # (Debian's libpam-abl, host rule; its module is taken from the .deb, never
 # installed into the system's PAM), autoban (the one line).
 # For 1, 2 and 8 processes and 1, 10 000 and 1 000 000 distinct hosts (the
-# stores are filled with that many hosts first).  Reported: ops/s and
+# stores are filled with that many hosts first, and autoban's with a ban
+# for one host in ten).  Reported: ops/s and
 # latency percentiles (median of $RUNS runs, min-max), the ratio to the empty
 # stack measured pair by pair in each run, instructions per transaction
 # under callgrind, and the stores' size on disk.
@@ -44,6 +45,8 @@ runtime_dir = $W/ab/run
 EOF
 	cat >"$W/abl/pam_abl.conf" <<EOF
 db_home=$W/abl
+host_db=$W/abl/hosts.db
+user_db=$W/abl/users.db
 host_rule=*:5/10m
 host_purge=1d
 EOF
@@ -55,11 +58,13 @@ EOF
 	printf 'auth required %s config=%s\nauth required pam_deny.so\n' \
 	    "$ABL" "$W/abl/pam_abl.conf" >"$C/abl"
 	if [ "$h" -gt 1 ]; then
-		"$AB_BUILD/bench/populate" "$W/ab/autoban.conf" "$h" >/dev/null
+		# A server under attack also has bans: one for every ten hosts.
+		"$AB_BUILD/bench/populate" "$W/ab/autoban.conf" "$h" $((h / 10)) \
+		    >/dev/null
 		if [ "$h" -le 10000 ] && [ -x "$ABLCLI" ]; then
 			for i in $(seq 0 $((h - 1))); do
 				printf '2001:db8:%x:%x::1\n' $((i >> 16)) $((i & 65535))
-			done | xargs -P 2 -n 200 sh -c 'for x; do "$0" --config='"$W/abl/pam_abl.conf"' -f -H "$x" >/dev/null 2>&1; done' "$ABLCLI"
+			done | xargs -P 2 -n 200 sh -c 'for x; do "$0" -f -H "$x" '"$W/abl/pam_abl.conf"' >/dev/null 2>&1; done' "$ABLCLI"
 		fi
 	fi
 }

@@ -171,11 +171,17 @@ delete_cb(struct ab_ban *rec, int found, void *arg)
 	return AB_DELETE;
 }
 
-/* Ban unit now after failures; fills d.  Wakes banhelper for a new ban. */
+/*
+ * Ban unit now after failures; fills d.  A new ban is logged, then
+ * banhelper is woken: the log line marks the decision, and the kernel can
+ * only follow it.
+ */
 static int
-ban_unit(struct ab_store *st, const struct ab_addr *unit, int64_t now,
-    unsigned failures, struct ab_decision *d)
+ban_unit(struct ab_store *st, const struct ab_addr *host,
+    const struct ab_addr *unit, int64_t now, unsigned failures,
+    struct ab_decision *d)
 {
+	char a[AB_ADDRSTRLEN], p[AB_ADDRSTRLEN], len[32];
 	struct ban_ctx b;
 	int rc;
 
@@ -193,6 +199,10 @@ ban_unit(struct ab_store *st, const struct ab_addr *unit, int64_t now,
 		return 0;
 	}
 	d->verdict = AB_BANNED;
+	ab_logf(store_log(st), LOG_NOTICE, "banned %s as %s for %s after %u "
+	    "failures (ban #%u); refusing it", addr_format(host, a, sizeof(a)),
+	    addr_format(unit, p, sizeof(p)), ab_fmt_duration(d->ban.until -
+	    d->ban.start, len, sizeof(len)), failures, d->ban.nbans);
 	wake_send(b.cfg);
 	return 0;
 }
@@ -246,7 +256,7 @@ count(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 		return rc;
 	d->failures = c.n;
 	if (c.ban)
-		return ban_unit(st, &unit, now_ns / NS, c.n, d);
+		return ban_unit(st, host, &unit, now_ns / NS, c.n, d);
 	d->verdict = AB_PASS;
 	d->attempt = c.id;
 	return 0;

@@ -948,15 +948,27 @@ store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
 	return store_ban_update_many(st, prefix, 1, one_cb, &o);
 }
 
-int
-store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg)
+/* A walk callback returns this to end the walk early without an error. */
+#define WALK_END	(-1000000)
+
+typedef int (*walk_fn)(const MDB_val *k, const MDB_val *v, void *arg);
+
+/*
+ * Call fn on each key and value of one store's main table, in key order,
+ * from the first key >= from (from the start if flen is 0), in one read
+ * transaction.  fn returns 0 to go on, WALK_END to stop (walk returns 0),
+ * or anything else to stop and have walk return it.
+ */
+static int
+walk(struct ab_store *st, int which, const void *from, size_t flen,
+    walk_fn fn, void *arg)
 {
 	struct db db;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k = { flen, (void *)(uintptr_t)from }, v;
 	int rc, stop = 0;
 
-	rc = db_begin(st, BANS, 0, &db);
+	rc = db_begin(st, which, 0, &db);
 	if (rc == 1)
 		return 0;
 	if (rc != 0)
@@ -966,79 +978,73 @@ store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg)
 		db_end(&db, 0);
 		return mdb_to_ab(rc);
 	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct ab_ban rec;
-
-		memset(&rec, 0, sizeof(rec));
-		if (key_parse(k.mv_data, k.mv_size, &rec.prefix) != 0 ||
-		    ban_decode(&v, &rec) != 0) {
-			ab_logf(st->log, LOG_ERR, "ban store %s: skipping a "
-			    "malformed record", st->epath[BANS]);
-			continue;
-		}
-		if ((stop = fn(&rec, arg)) != 0)
+	for (rc = mdb_cursor_get(cur, &k, &v, flen ? MDB_SET_RANGE : MDB_FIRST);
+	    rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if ((stop = fn(&k, &v, arg)) != 0)
 			break;
-	}
 	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
+	if (rc != 0 && rc != MDB_NOTFOUND && stop == 0) {
 		log_mdb(&db, "iterate", rc);
 		stop = mdb_to_ab(rc);
 	}
 	db_end(&db, 0);
-	return stop;
+	return stop == WALK_END ? 0 : stop;
+}
+
+/* Decode durable records for a store_ban_iter_fn, optionally one family
+ * up to (not including) prefix length below. */
+struct ban_walk {
+	struct ab_store *st;
+	store_ban_iter_fn fn;
+	void *arg;
+	int family;		/* 0: every record */
+	int below;		/* with family: stop at this prefix length */
+};
+
+static int
+ban_walk_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct ban_walk *w = arg;
+	const uint8_t *key = k->mv_data;
+	struct ab_ban rec;
+
+	if (w->family != 0 && (k->mv_size < 2 || key[0] != w->family ||
+	    key[1] >= w->below))
+		return WALK_END;
+	memset(&rec, 0, sizeof(rec));
+	if (key_parse(k->mv_data, k->mv_size, &rec.prefix) != 0 ||
+	    ban_decode(v, &rec) != 0) {
+		ab_logf(w->st->log, LOG_ERR, "ban store %s: skipping a "
+		    "malformed record", w->st->epath[BANS]);
+		return 0;
+	}
+	return w->fn(&rec, w->arg);
+}
+
+int
+store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg)
+{
+	struct ban_walk w = { st, fn, arg, 0, 0 };
+
+	return walk(st, BANS, NULL, 0, ban_walk_cb, &w);
 }
 
 int
 store_ban_foreach_family(struct ab_store *st, int family, int skip_plen,
     store_ban_iter_fn fn, void *arg)
 {
-	struct db db;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint8_t kb[2];
-	int rc, stop = 0;
+	unsigned bits = family == 4 ? 32 : 128;
+	uint8_t from[2] = { (uint8_t)family, 0 };
+	struct ban_walk w = { st, fn, arg, family, skip_plen };
+	int rc;
 
-	rc = db_begin(st, BANS, 0, &db);
-	if (rc == 1)
-		return 0;
-	if (rc != 0)
+	/* Keys sort by family, then prefix length: two ranges around skip. */
+	if ((rc = walk(st, BANS, from, sizeof(from), ban_walk_cb, &w)) != 0 ||
+	    (unsigned)skip_plen >= bits)
 		return rc;
-	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
-		log_mdb(&db, "cursor", rc);
-		db_end(&db, 0);
-		return mdb_to_ab(rc);
-	}
-	/* Keys sort by family, then prefix length: seek, and skip a length. */
-	kb[0] = (uint8_t)family;
-	kb[1] = 0;
-	k.mv_size = 2;
-	k.mv_data = kb;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0) {
-		const uint8_t *key = k.mv_data;
-		struct ab_ban rec;
-
-		if (k.mv_size < 2 || key[0] != family)
-			break;
-		if (key[1] == skip_plen) {
-			if (skip_plen >= (family == 4 ? 32 : 128))
-				break;
-			kb[1] = (uint8_t)(skip_plen + 1);
-			k.mv_size = 2;
-			k.mv_data = kb;
-			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-			continue;
-		}
-		memset(&rec, 0, sizeof(rec));
-		if (key_parse(k.mv_data, k.mv_size, &rec.prefix) == 0 &&
-		    ban_decode(&v, &rec) == 0 && (stop = fn(&rec, arg)) != 0)
-			break;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	db_end(&db, 0);
-	return stop;
+	from[1] = (uint8_t)(skip_plen + 1);
+	w.below = (int)bits + 1;
+	return walk(st, BANS, from, sizeof(from), ban_walk_cb, &w);
 }
 
 int
@@ -1301,38 +1307,30 @@ store_count_delete(struct ab_store *st, const struct ab_addr *unit)
 	return store_count_update(st, unit, delete_cb, NULL);
 }
 
+struct count_walk {
+	store_count_iter_fn fn;
+	void *arg;
+};
+
+static int
+count_walk_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct count_walk *w = arg;
+	struct ab_counter rec;
+
+	memset(&rec, 0, sizeof(rec));
+	if (key_parse(k->mv_data, k->mv_size, &rec.prefix) != 0 ||
+	    cnt_decode(v, &rec) != 0)
+		return 0;	/* volatile: a bad record is simply not shown */
+	return w->fn(&rec, w->arg);
+}
+
 int
 store_count_foreach(struct ab_store *st, store_count_iter_fn fn, void *arg)
 {
-	struct db db;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, stop = 0;
+	struct count_walk w = { fn, arg };
 
-	rc = db_begin(st, COUNTS, 0, &db);
-	if (rc == 1)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
-		log_mdb(&db, "cursor", rc);
-		db_end(&db, 0);
-		return mdb_to_ab(rc);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct ab_counter rec;
-
-		memset(&rec, 0, sizeof(rec));
-		if (key_parse(k.mv_data, k.mv_size, &rec.prefix) != 0 ||
-		    cnt_decode(&v, &rec) != 0)
-			continue;
-		if ((stop = fn(&rec, arg)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	db_end(&db, 0);
-	return stop;
+	return walk(st, COUNTS, NULL, 0, count_walk_cb, &w);
 }
 
 /* ---- whole-store operations --------------------------------------------- */

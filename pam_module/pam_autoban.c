@@ -167,24 +167,20 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Log the decision that refuses host. */
+/* Log the refusal of a host banned before (a new ban the policy logs). */
 static void
 log_refusal(struct modctx *m, const struct ab_addr *host,
     const struct ab_decision *d, int64_t now)
 {
 	char a[AB_ADDRSTRLEN], p[AB_ADDRSTRLEN], left[32];
 
-	addr_format(host, a, sizeof(a));
-	addr_format(&d->ban.prefix, p, sizeof(p));
-	ab_fmt_duration(d->ban.until - now, left, sizeof(left));
 	if (d->verdict == AB_BANNED)
-		pam_syslog(m->pamh, LOG_NOTICE, "banned %s as %s for %s after "
-		    "%u failures (ban #%u); refusing it", a, p, left,
-		    d->failures, d->ban.nbans);
-	else
-		pam_syslog(m->pamh, LOG_NOTICE, "refusing %s: banned as %s "
-		    "(%s), %s left", a, p, d->ban.origin == AB_ORIGIN_MANUAL ?
-		    "manual" : "auto", left);
+		return;
+	pam_syslog(m->pamh, LOG_NOTICE, "refusing %s: banned as %s (%s), %s "
+	    "left", addr_format(host, a, sizeof(a)),
+	    addr_format(&d->ban.prefix, p, sizeof(p)),
+	    d->ban.origin == AB_ORIGIN_MANUAL ? "manual" : "auto",
+	    ab_fmt_duration(d->ban.until - now, left, sizeof(left)));
 }
 
 /* Keep the attempt id for pam_sm_setcred; see the top of the file. */

@@ -58,13 +58,20 @@ env_net() {
 	ip -n "$NS_srv" link set s-hyi up
 	ip -n "$NS_srv" route add 203.0.113.200/32 dev s-hyd
 	ip -n "$NS_srv" route add 203.0.113.201/32 dev s-hyi
-	ip -n "$NS_srv" -6 route add 2001:db8::/63 dev s-cli
+	ip -n "$NS_srv" -6 route add 2001:db8::/48 dev s-cli
 	ip -n "$NS_cli" link set c-srv up
-	for i in $(seq 1 40); do
+	# E_V4_SOURCES (at most 127): client addresses 203.0.113.1 and up.
+	for i in $(seq 1 "${E_V4_SOURCES:-40}"); do
 		ip -n "$NS_cli" addr add 203.0.113.$i/32 dev c-srv
 	done
 	for a in 2001:db8::10 2001:db8::20 2001:db8:0:1::30; do
 		ip -n "$NS_cli" addr add $a/128 dev c-srv nodad
+	done
+	# E_V6_SOURCES=N (benchmarks): N more sources, one /64 each,
+	# 2001:db8:0:100::1 and up.
+	for i in $(seq 1 "${E_V6_SOURCES:-0}"); do
+		ip -n "$NS_cli" addr add "2001:db8:0:$(printf %x $((255 + i)))::1/128" \
+		    dev c-srv nodad
 	done
 	ip -n "$NS_cli" route add $E_SERVER4/32 dev c-srv
 	ip -n "$NS_cli" -6 route add $E_SERVER6/128 dev c-srv

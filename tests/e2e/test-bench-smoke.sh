@@ -1,0 +1,54 @@
+#!/bin/bash
+# test-bench-smoke.sh - every benchmark harness, run short: they must run
+# to the end and report what they measure.  No timing is asserted (the
+# figures themselves belong to docs/BENCHMARKS.md, not to tests).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+top=$(cd "$here/../.." && pwd)
+R=$(mktemp -d "${AB_TMP:-/tmp}/bench-smoke.XXXXXX")
+trap 'rm -rf "$R"' EXIT
+export BENCH_RESULTS=$R BENCH_RUNS=1
+
+run() {	# run NAME ENV... : the harness in its own session, output kept
+	local name=$1
+	shift
+	env "$@" setsid bash "$top/bench/$name.sh" >"$R/$name.log" 2>&1
+}
+
+run pam-cost BENCH_TXNS=40 BENCH_PROCS="1 2" BENCH_HOSTS="1 100"
+tap_is "$?" 0 "pam-cost runs to the end"
+md=$(cat "$R/pam-cost.md" 2>/dev/null)
+for s in empty faillock abl autoban; do
+	tap_like "$md" "^\| $s \| [0-9]+ \(" "pam-cost reports ops/s for $s"
+	tap_like "$md" "^\| $s \| [0-9]+ / [0-9]+ \|" "pam-cost reports instructions for $s"
+done
+
+run reaction BENCH_ATTACKERS=2 BENCH_PARALLEL=2
+tap_is "$?" 0 "reaction runs to the end"
+md=$(cat "$R/reaction.md" 2>/dev/null)
+for d in autoban fail2ban sshguard; do
+	tap_like "$md" "^\| $d \| [0-9.]+ " "reaction measures $d's time to the kernel"
+done
+tap_like "$md" "^\| autoban \| [^|]+\| [^|]+\| 4 \(4-4\) \|" \
+    "with autoban exactly maxretry (4) of hydra's guesses were checked"
+
+run bulk BENCH_SIZES=2000 BENCH_BULK_BAN=2000 BENCH_F2B_BANS=200
+tap_is "$?" 0 "bulk runs to the end"
+tap_ok "$(grep -c 'put [0-9]* of' "$R/bulk.log")" \
+    "bulk: every sync and ban - put all its elements in the kernel"
+md=$(cat "$R/bulk.md" 2>/dev/null)
+tap_like "$md" "^\| banhelper sync \| 2000 \| [0-9.]+ " "bulk times banhelper sync"
+tap_like "$md" "^\| banhelper ban - \(stdin\) \| 2000 \| [0-9.]+ " "bulk times ban -"
+tap_like "$md" "^\| fail2ban-client set sshd banip \| 200 \| [0-9.]+ " "bulk times fail2ban"
+
+run attack-cpu BENCH_SOURCES=3 BENCH_PARALLEL=3
+tap_is "$?" 0 "attack-cpu runs to the end"
+tap_like "$(cat "$R/attack-cpu.log")" "with autoban: .*passwords checked: 12$" \
+    "attack-cpu: with autoban, 4 of each source's 6 passwords were checked"
+tap_like "$(cat "$R/attack-cpu.log")" "without autoban: .*passwords checked: 18$" \
+    "attack-cpu: without it, all 6 were"
+if [ "$TAP_FAILED" -ne 0 ]; then
+	for f in "$R"/*.log; do echo "--- $f" >&2; tail -n 8 "$f" >&2; done
+fi
+tap_done
