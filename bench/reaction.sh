@@ -29,16 +29,35 @@ bench_apt fail2ban sshguard python3-pyinotify hydra sshpass openssh-server
 
 # nft monitor in the server namespace, each line stamped on arrival.
 monitor_start() {
+	# CLOCK_REALTIME, as the syslog sink's kernel stamps (SO_TIMESTAMP).
+	# The stamp is taken when this reader gets the line, so any lag of
+	# nft monitor adds to every defence's reaction, never subtracts.
 	ip netns exec "$NS_srv" python3 -c '
-import subprocess, sys, time
+import signal, subprocess, sys, time
 out = open(sys.argv[1], "w", buffering=1)
 p = subprocess.Popen(["nft", "monitor"], stdout=subprocess.PIPE)
+def stop(*a):
+    p.terminate()
+    p.wait()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
 for line in p.stdout:
-    out.write("%.6f %s" % (time.monotonic(), line.decode(errors="replace")))
+    out.write("%.6f %s" % (time.time(), line.decode(errors="replace")))
 ' "$E/nft.times" &
 	MON=$!
 	BENCH_PIDS+=("$MON")
 	sleep 0.5
+}
+
+# Stop this run's monitor and defence (each in a session of its own).
+run_stop() {
+	kill "$MON" 2>/dev/null
+	wait "$MON" 2>/dev/null
+	if [ -n "${DEF_PID:-}" ]; then
+		kill -- "-$DEF_PID" 2>/dev/null
+		wait "$DEF_PID" 2>/dev/null
+		DEF_PID=
+	fi
 }
 
 defence_start() {
@@ -69,7 +88,8 @@ EOF
 		touch "$E/auth.log"
 		ip netns exec "$NS_srv" setsid fail2ban-server -f -x -c "$E/f2b" \
 		    >"$E/f2b.out" 2>&1 &
-		BENCH_PIDS+=($!)
+		DEF_PID=$!
+		BENCH_PIDS+=("$DEF_PID")
 		env_wait 20 ip netns exec "$NS_srv" fail2ban-client -c "$E/f2b" \
 		    status sshd >/dev/null 2>&1
 		;;
@@ -88,7 +108,8 @@ EOF
 		ip netns exec "$NS_srv" setsid unshare --mount --propagation \
 		    private bash -c "mount --bind '$E/etc' /etc && exec sshguard '$E/auth.log'" \
 		    >"$E/sshguard.out" 2>&1 &
-		BENCH_PIDS+=($!)
+		DEF_PID=$!
+		BENCH_PIDS+=("$DEF_PID")
 		env_wait 10 sh -c "ip netns exec $NS_srv nft list tables | grep -q sshguard"
 		;;
 	esac
@@ -103,7 +124,7 @@ attack() {
 	return 0	# every login fails, by design
 }
 
-reaction_ms() {	# reaction_ms DEFENCE SRC: ms, or "-" if never in the kernel
+reaction_ms() {	# reaction_ms DEFENCE SRC: ms, or "none" if never in the kernel
 	python3 - "$1" "$2" "$E/syslog.times" "$E/nft.times" <<'EOF'
 import re, sys
 d, src, logf, nftf = sys.argv[1:]
@@ -128,7 +149,7 @@ for line in open(nftf, errors="replace"):
         t_kernel = float(t)
         break
 if t_event is None or t_kernel is None:
-    print("-")
+    print("none")
 else:
     print("%.3f" % ((t_kernel - t_event) * 1000))
 EOF
@@ -166,8 +187,8 @@ for r in $(seq 1 "$RUNS"); do
 		sleep 2	# log readers may lag
 		ms=$(for s in "${srcs[@]}"; do reaction_ms "$d" "$s"; done)
 		echo "$ms" >"$E/reaction-ms.txt"
-		got=$(echo "$ms" | grep -vc -- '-')
-		read -r p50 p99 <<<"$(echo "$ms" | grep -v -- '-' | python3 -c '
+		got=$(echo "$ms" | grep -vc none)
+		read -r p50 p99 <<<"$(echo "$ms" | grep -v none | python3 -c '
 import statistics, sys
 v = sorted(float(x) for x in sys.stdin.read().split())
 if not v:
@@ -186,6 +207,7 @@ for i in range(39):
 		g=$(checked 203.0.113.200)
 		guesses[$d]+="$g "
 		echo "run $r $d: reaction p50 ${p50} ms p99 ${p99} ms (${got}/${ATTACKERS} banned), hydra guesses checked: $g"
+		run_stop
 		env_down
 	done
 done
@@ -193,8 +215,8 @@ done
 md "| defence | reaction p50 ms: median of runs (min-max) | reaction p99 ms: median (min-max) | guesses checked under hydra -t 4: median (min-max) |" \
     "| --- | --- | --- | --- |"
 for d in $DEFENCES; do
-	read -r a amin amax _ <<<"$(echo "${p50s[$d]}" | tr ' ' '\n' | grep -v -- '-' | stats)"
-	read -r b bmin bmax _ <<<"$(echo "${p99s[$d]}" | tr ' ' '\n' | grep -v -- '-' | stats)"
+	read -r a amin amax _ <<<"$(echo "${p50s[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
+	read -r b bmin bmax _ <<<"$(echo "${p99s[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
 	read -r g gmin gmax _ <<<"$(echo "${guesses[$d]}" | stats)"
 	md "| $d | $a ($amin-$amax) | $b ($bmin-$bmax) | $g ($gmin-$gmax) |"
 done

@@ -220,6 +220,13 @@ env_down() {
 		wait "$p" 2>/dev/null
 	done
 	[ -s "$E/sink.pid" ] && kill "$(cat "$E/sink.pid")" 2>/dev/null
+	# What is left in our namespaces is ours too: sshd's per-connection
+	# children outlive its listener.
+	for ns in "${E_NS[@]}"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "$p" 2>/dev/null
+		done
+	done
 	for ns in "${E_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
