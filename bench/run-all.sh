@@ -28,5 +28,8 @@ out=docs/BENCHMARKS.md
 		cat "$RESULTS/$b.md"
 		echo
 	done
+	# Hand-written: each target against the figures, with the reasons
+	# for any miss.  Update it when the figures change.
+	cat bench/targets.md
 } >"$out"
 echo "wrote $out"
