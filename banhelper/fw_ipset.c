@@ -156,26 +156,20 @@ tool(struct fw *fw, char *const argv[], const char *input, size_t inlen,
 
 /* ---- text for ipset restore ---------------------------------------------- */
 
-static void
-prefix_text(const struct ab_addr *a, char *buf, size_t len)
-{
-	/* ipset wants a/len for nets; a bare address is a full-length net. */
-	addr_format(a, buf, len);
-}
-
+/* ipset takes a/len for nets; addr_format gives a bare address for a
+ * full-length prefix, which ipset reads as the same net. */
 static void
 line_elem(struct sbuf *sb, const char *verb, const char *set,
     const struct ab_addr *p, int64_t timeout)
 {
-	char a[AB_ADDRSTRLEN], line[160];
+	char a[AB_ADDRSTRLEN];
 
-	prefix_text(p, a, sizeof(a));
+	addr_format(p, a, sizeof(a));
 	if (timeout > 0)
-		snprintf(line, sizeof(line), "%s %s %s timeout %lld -exist\n",
-		    verb, set, a, (long long)timeout);
+		sb_printf(sb, "%s %s %s timeout %lld -exist\n", verb, set, a,
+		    (long long)timeout);
 	else
-		snprintf(line, sizeof(line), "%s %s %s -exist\n", verb, set, a);
-	sb_printf(sb, "%s", line);
+		sb_printf(sb, "%s %s %s -exist\n", verb, set, a);
 }
 
 /* Fill "<set>-new" with bans and swap it in for set. */
@@ -183,17 +177,15 @@ static void
 swap_in(struct sbuf *sb, int f, const char *set, const struct fw_ban *b,
     size_t n, int filter_unit, const struct ab_config *cfg)
 {
-	char line[256], tmp[32];
+	const char *family = f == 0 ? "inet" : "inet6";
+	char tmp[32];
 	size_t i;
 
 	snprintf(tmp, sizeof(tmp), "%s-new", set);
-	snprintf(line, sizeof(line), "create %s hash:net family %s timeout 0 "
-	    "maxelem " MAXELEM " -exist\n", set, f == 0 ? "inet" : "inet6");
-	sb_printf(sb, "%s", line);
-	snprintf(line, sizeof(line), "create %s hash:net family %s timeout 0 "
-	    "maxelem " MAXELEM " -exist\nflush %s\n", tmp,
-	    f == 0 ? "inet" : "inet6", tmp);
-	sb_printf(sb, "%s", line);
+	sb_printf(sb, "create %s hash:net family %s timeout 0 maxelem " MAXELEM
+	    " -exist\n", set, family);
+	sb_printf(sb, "create %s hash:net family %s timeout 0 maxelem " MAXELEM
+	    " -exist\nflush %s\n", tmp, family, tmp);
 	for (i = 0; i < n; i++) {
 		if (b[i].prefix.family != (f == 0 ? 4 : 6) || b[i].timeout <= 0)
 			continue;
@@ -204,8 +196,7 @@ swap_in(struct sbuf *sb, int f, const char *set, const struct fw_ban *b,
 			continue;	/* hash:net cannot hold /0 */
 		line_elem(sb, "add", tmp, &b[i].prefix, b[i].timeout);
 	}
-	snprintf(line, sizeof(line), "swap %s %s\ndestroy %s\n", tmp, set, tmp);
-	sb_printf(sb, "%s", line);
+	sb_printf(sb, "swap %s %s\ndestroy %s\n", tmp, set, tmp);
 }
 
 /* The AUTOBAN chain, its rules and the jump from INPUT, for one family. */

@@ -65,6 +65,15 @@ timed() {	# timed OUTVAR_S OUTVAR_KB CMD...: wall seconds and peak RSS
 	printf -v "$__k" '%s' "$(tail -1 "$W/rss")"
 }
 
+row() {	# row LABEL N: a table row from $bs, $fs, $rs and $rss of the runs
+	local a amin amax b q qmin qmax m
+	read -r a amin amax _ <<<"$(echo "$bs" | stats)"
+	read -r b _ <<<"$(echo "$fs" | stats)"
+	read -r q qmin qmax _ <<<"$(echo "$rs" | stats)"
+	read -r m _ <<<"$(echo "$rss" | stats)"
+	md "| $1 | $2 | $a ($amin-$amax) | $b | $(printf '%.2f (%.2f-%.2f)' "$q" "$qmin" "$qmax") | $m |"
+}
+
 count_elems() {	# count_elems NS: elements in set v6
 	ip netns exec "$1" nft -j list set inet autoban v6 | python3 -c '
 import json, sys
@@ -98,11 +107,7 @@ for n in $SIZES; do
 		rs+="$(python3 -c "print($t / $tf)") "
 		echo "sync $n run $r: banhelper ${t}s (${k} KiB), nft -f ${tf}s"
 	done
-	read -r a amin amax _ <<<"$(echo "$bs" | stats)"
-	read -r b _ <<<"$(echo "$fs" | stats)"
-	read -r q qmin qmax _ <<<"$(echo "$rs" | stats)"
-	read -r m _ <<<"$(echo "$rss" | stats)"
-	md "| banhelper sync | $n | $a ($amin-$amax) | $b | $(printf '%.2f (%.2f-%.2f)' "$q" "$qmin" "$qmax") | $m |"
+	row "banhelper sync" "$n"
 done
 
 # banhelper ban - of 100 000 from stdin: store and kernel, one transaction.
@@ -118,26 +123,19 @@ for r in $(seq 1 "$RUNS"); do
 	conf "$W/b"
 	fresh_ns
 	ip netns exec "$NS" "$BH" -c "$W/b/autoban.conf" sync >/dev/null
-	t0=$(date +%s.%N)
-	ip netns exec "$NS" /usr/bin/time -f '%M' -o "$W/rss" \
-	    "$BH" -c "$W/b/autoban.conf" ban - <"$W/ban.txt" >/dev/null
-	t1=$(date +%s.%N)
-	t=$(python3 -c "print('%.3f' % ($t1 - $t0))")
+	timed t k ip netns exec "$NS" "$BH" -c "$W/b/autoban.conf" ban - \
+	    <"$W/ban.txt"
 	got=$(count_elems "$NS")
 	drop_ns
 	[ "$got" -eq "$n" ] || echo "bulk: ban - put $got of $n" >&2
 	fresh_ns
 	timed tf kf ip netns exec "$NS" nft -f "$W/nftban.txt"
 	drop_ns
-	bs+="$t "; fs+="$tf "; rss+="$(tail -1 "$W/rss") "
+	bs+="$t "; fs+="$tf "; rss+="$k "
 	rs+="$(python3 -c "print($t / $tf)") "
 	echo "ban - $n run $r: ${t}s, nft -f ${tf}s"
 done
-read -r a amin amax _ <<<"$(echo "$bs" | stats)"
-read -r b _ <<<"$(echo "$fs" | stats)"
-read -r q qmin qmax _ <<<"$(echo "$rs" | stats)"
-read -r m _ <<<"$(echo "$rss" | stats)"
-md "| banhelper ban - (stdin) | $n | $a ($amin-$amax) | $b | $(printf '%.2f (%.2f-%.2f)' "$q" "$qmin" "$qmax") | $m |"
+row "banhelper ban - (stdin)" "$n"
 
 # fail2ban banning the same 10 000, in its own namespace and files.
 n=${BENCH_F2B_BANS:-10000}

@@ -198,10 +198,7 @@ else:
     print("%.3f %.3f" % (q(0.5), q(0.99)))')"
 		p50s[$d]+="$p50 "
 		p99s[$d]+="$p99 "
-		python3 -c '
-for i in range(39):
-    print("guess%02d" % i)' >"$E/passwords.txt"
-		echo "$E_PASS" >>"$E/passwords.txt"
+		hydra_words 40
 		ip netns exec "$NS_hyd" timeout 120 hydra -I -w 3 -l "$E_USER" \
 		    -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1
 		g=$(checked 203.0.113.200)

@@ -49,10 +49,7 @@ if login $ADMIN "$E_PASS"; then say "   ssh tester@192.0.2.1 from $ADMIN: logged
 else say "   ssh from $ADMIN: FAILED"; fi
 
 step "2. hydra attacks from $ATTACKER"
-python3 -c '
-for i in range(39):
-    print("guess%02d" % i)' >"$E/passwords.txt"
-echo "$E_PASS" >>"$E/passwords.txt"	# the right one, last
+hydra_words 40
 t0=$SECONDS
 ip netns exec "$NS_hyd" timeout 90 hydra -I -w 3 -l "$E_USER" \
     -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1 &

@@ -247,6 +247,15 @@ env_wait() {	# env_wait SECONDS CMD...: poll every 50 ms
 
 # --- clients ---------------------------------------------------------------
 
+# hydra_words N: $E/passwords.txt with N-1 wrong passwords, the right one last.
+hydra_words() {
+	python3 -c '
+import sys
+for i in range(int(sys.argv[1]) - 1):
+    print("guess%02d" % i)' "$1" >"$E/passwords.txt"
+	echo "$E_PASS" >>"$E/passwords.txt"
+}
+
 # port_open SRC: a TCP connection from SRC to sshd completes within 1 s.
 port_open() {
 	ip netns exec "$NS_cli" python3 - "$1" "${2:-$E_SERVER4}" <<'EOF'

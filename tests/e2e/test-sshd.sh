@@ -135,10 +135,7 @@ tap_ok "$(port_open 203.0.113.29 198.51.100.77 2>/dev/null; bh list --all | grep
     "and none is even counted"
 
 # --- hydra: a parallel brute force ------------------------------------------------------
-python3 -c '
-for i in range(30):
-    print("guess%02d" % i)' >"$E/passwords.txt"
-echo "$E_PASS" >>"$E/passwords.txt"
+hydra_words 31
 ip netns exec "$NS_hyd" timeout 180 hydra -I -w 5 -l "$E_USER" \
     -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1
 tap_is "$(checked 203.0.113.200)" 4 \
