@@ -733,7 +733,7 @@ cmd_status(struct bh *bh)
 	if (!have_fw)
 		printf("not checked (needs CAP_NET_ADMIN)\n");
 	else if (!chk.present)
-		printf("MISSING (run banhelper sync)\n");
+		printf("MISSING or altered (run banhelper sync)\n");
 	else if (chk.missing == 0 && chk.extra == 0)
 		printf("in sync with the store (%zu elements)\n", chk.have);
 	else

@@ -207,7 +207,7 @@ tick(struct daemon *d)
 	present = d->fw->ops->present(d->fw);
 	if (present == 0) {
 		ab_logf(&d->bh->log, LOG_WARNING, "the firewall table is gone "
-		    "(flushed?): restoring it");
+		    "or changed (flushed?): restoring it");
 		sync_full(d, "restore");
 	} else {
 		sync_changes(d);

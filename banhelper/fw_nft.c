@@ -7,14 +7,29 @@
  * the kernel never sees half a change.
  *
  * The table:
- *   set v4, v6        bans at the counting unit, one element each
+ *   set v4, v6        bans at the counting unit: a hash set of the unit's
+ *                     network address, matched as "saddr & unit mask"
  *   set v4net, v6net  other prefix lengths, as a disjoint partition
+ *                     (interval sets)
  *   chain input       hook input, priority -10 (before the usual filter
  *                     chains at 0): drop from any of the sets, or only to
  *                     the configured TCP ports
- * A libnftables context is made per operation and freed after, so its
- * cache of a large set never stays in the daemon's memory.
+ * The unit sets must not be interval sets: before it adds an element to
+ * a table that has interval sets, libnftables (1.0.6) reads every element
+ * of them from the kernel to check for overlaps, so one ban on top of
+ * 100 000 would take seconds.  A hash set needs no such read; the interval
+ * sets hold only the few bans at other prefix lengths.
+ * Contexts: a change on top (a ban, an unban) runs in one libnftables
+ * context kept for the life of the backend, in fw->priv.  Freeing a
+ * context closes its netlink socket, and right after a commit that took
+ * 5-16 ms here while the cores were busy (measured around nft_ctx_free),
+ * a wait every ban would pay before the daemon could take the next one.
+ * That context never lists a set, and its cache holds no unit set's
+ * elements (hash sets), only the few prefix bans, so it stays small.  Full
+ * rebuilds and listings, which can hold every element, get a context of
+ * their own that is freed at once.
  */
+#define _GNU_SOURCE
 #include <jansson.h>
 #include <nftables/libnftables.h>
 #include <arpa/inet.h>
@@ -45,15 +60,24 @@ ctx_new(void)
 	return ctx;
 }
 
-/* Run text as one transaction; log nft's complaint on failure. */
+/*
+ * Run text as one transaction; log nft's complaint on failure.  keep: in
+ * the backend's lasting context (see the top), else in one of its own.
+ */
 static int
-run(struct fw *fw, const char *text, int quiet)
+run(struct fw *fw, const char *text, int quiet, int keep)
 {
-	struct nft_ctx *ctx = ctx_new();
+	struct nft_ctx *ctx = keep ? fw->priv : NULL;
 	int rc;
 
-	if (ctx == NULL)
+	if (ctx == NULL && (ctx = ctx_new()) == NULL)
 		return -12;
+	if (keep) {
+		fw->priv = ctx;
+		/* A fresh error buffer: only this run's complaint in it. */
+		nft_ctx_unbuffer_error(ctx);
+		nft_ctx_buffer_error(ctx);
+	}
 	rc = nft_run_cmd_from_buffer(ctx, text);
 	if (rc != 0) {
 		const char *err = nft_ctx_get_error_buffer(ctx);
@@ -65,28 +89,48 @@ run(struct fw *fw, const char *text, int quiet)
 		if (!quiet)
 			ab_logf(fw->log, LOG_ERR, "%s", fw->error);
 	}
-	nft_ctx_free(ctx);
+	/* After a failure the lasting context starts afresh too. */
+	if (!keep || rc != 0) {
+		nft_ctx_free(ctx);
+		if (keep)
+			fw->priv = NULL;
+	}
 	return rc == 0 ? 0 : AB_EFIREWALL;
 }
 
 /* ---- building commands --------------------------------------------------- */
 
+/* A unit set's element: the unit's network address, without a length. */
 static void
 addr_text(const struct ab_addr *a, char *buf, size_t len)
 {
-	struct fw_range r;
-	struct ab_addr lo = *a;
-	unsigned i;
+	struct ab_addr net = *a;
 
-	/* The unit set gets plain addresses or prefixes. */
-	memset(&r, 0, sizeof(r));
-	r.family = a->family;
-	addr_mask(&lo, a->plen);
-	memcpy(r.lo, lo.a, 16);
-	memcpy(r.hi, lo.a, 16);
-	for (i = a->plen; i < addr_bits(a); i++)
-		r.hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	fw_range_text(&r, buf, len);
+	addr_mask(&net, a->plen);
+	/* Callers pass 128 bytes; were it short, nft refuses an empty element. */
+	if (inet_ntop(a->family == 4 ? AF_INET : AF_INET6, net.a, buf,
+	    (socklen_t)len) == NULL)
+		buf[0] = '\0';
+}
+
+/* "saddr & MASK == " for a unit shorter than the address, else "saddr ". */
+static void
+unit_match(const struct ab_config *cfg, int family, char *buf, size_t len)
+{
+	struct ab_addr m;
+	char t[64];
+	unsigned i, plen = config_unit_plen(cfg, family);
+
+	memset(&m, 0, sizeof(m));
+	m.family = (uint8_t)family;
+	if (plen >= addr_bits(&m)) {
+		snprintf(buf, len, "saddr ");
+		return;
+	}
+	for (i = 0; i < plen; i++)
+		m.a[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, m.a, t, sizeof(t));
+	snprintf(buf, len, "saddr & %s == ", t);
 }
 
 static void
@@ -109,15 +153,20 @@ table_text(struct sbuf *sb, const struct ab_config *cfg)
 	for (f = 0; f < 2; f++)
 		for (k = 0; k < 2; k++)
 			sb_printf(sb, "add set " TABLE " %s { type %s; flags "
-			    "interval, timeout; }\n", set_names[f][k],
-			    f == 0 ? "ipv4_addr" : "ipv6_addr");
+			    "%stimeout; }\n", set_names[f][k],
+			    f == 0 ? "ipv4_addr" : "ipv6_addr",
+			    k == 0 ? "" : "interval, ");
 	sb_printf(sb, "add chain " TABLE " input { type filter hook input "
 	    "priority -10; policy accept; }\n");
-	for (f = 0; f < 2; f++)
-		for (k = 0; k < 2; k++)
-			sb_printf(sb, "add rule " TABLE " input %s saddr @%s "
-			    "%sdrop\n", f == 0 ? "ip" : "ip6", set_names[f][k],
-			    ports);
+	for (f = 0; f < 2; f++) {
+		char unit[80];
+
+		unit_match(cfg, f == 0 ? 4 : 6, unit, sizeof(unit));
+		sb_printf(sb, "add rule " TABLE " input %s %s@%s %sdrop\n",
+		    f == 0 ? "ip" : "ip6", unit, set_names[f][0], ports);
+		sb_printf(sb, "add rule " TABLE " input %s saddr @%s %sdrop\n",
+		    f == 0 ? "ip" : "ip6", set_names[f][1], ports);
+	}
 }
 
 /* Element lists are cut into commands of at most this many elements. */
@@ -234,7 +283,7 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 	}
 	/* A change on top may fail for want of the table: the caller logs. */
 	if (sb.len > 0)
-		rc = run(fw, sb.p, !plan->full);
+		rc = run(fw, sb.p, !plan->full, !plan->full);
 out:
 	free(sb.p);
 	return rc;
@@ -257,14 +306,26 @@ nft_present(struct fw *fw)
 		nft_ctx_free(ctx);
 		return 0;
 	}
+	/*
+	 * Every set with its rule, and the unit sets not interval sets (a
+	 * table of an older layout is rebuilt, see the top of this file).
+	 */
 	for (f = 0; f < 2; f++) {
 		for (k = 0; k < 2; k++) {
 			char want[64];
+			const char *def, *end;
 
 			snprintf(want, sizeof(want), "set %s {", set_names[f][k]);
-			ok &= strstr(out, want) != NULL;
-			snprintf(want, sizeof(want), "saddr @%s ",
-			    set_names[f][k]);
+			def = strstr(out, want);
+			end = def != NULL ? strchr(def, '}') : NULL;
+			if (end == NULL) {
+				ok = 0;
+				continue;
+			}
+			if (k == 0)
+				ok &= memmem(def, (size_t)(end - def), "interval",
+				    8) == NULL;
+			snprintf(want, sizeof(want), "@%s ", set_names[f][k]);
 			ok &= strstr(out, want) != NULL;
 		}
 	}
@@ -326,10 +387,16 @@ parse_val(int family, json_t *val, struct fw_range *r)
 	return -1;
 }
 
+/*
+ * The elements of one set as ranges.  A unit set holds network addresses:
+ * each stands for its whole unit (unit_plen bits), as the rule matches.
+ */
 static int
-list_set(struct fw *fw, int f, const char *name, struct fw_range **v,
-    size_t *n, size_t *cap)
+list_set(struct fw *fw, int f, int net, struct fw_range **v, size_t *n,
+    size_t *cap)
 {
+	const char *name = set_names[f][net];
+	unsigned unit = config_unit_plen(fw->cfg, f == 0 ? 4 : 6), b;
 	struct nft_ctx *ctx = ctx_new();
 	char cmd[64];
 	json_t *root = NULL, *arr;
@@ -370,6 +437,8 @@ list_set(struct fw *fw, int f, const char *name, struct fw_range **v,
 			}
 			if (parse_val(f == 0 ? 4 : 6, val, &(*v)[*n]) != 0)
 				continue;
+			for (b = unit; !net && b < (f == 0 ? 32u : 128u); b++)
+				(*v)[*n].hi[b / 8] |= (uint8_t)(0x80 >> (b % 8));
 			if (inner != NULL)
 				(*v)[*n].timeout = json_integer_value(
 				    json_object_get(inner, "expires"));
@@ -380,7 +449,6 @@ list_set(struct fw *fw, int f, const char *name, struct fw_range **v,
 out:
 	json_decref(root);
 	nft_ctx_free(ctx);
-	(void)fw;
 	return rc;
 }
 
@@ -394,8 +462,7 @@ nft_list(struct fw *fw, struct fw_range **out, size_t *n)
 	*n = 0;
 	for (f = 0; f < 2; f++)
 		for (k = 0; k < 2; k++)
-			if ((rc = list_set(fw, f, set_names[f][k], out, n,
-			    &cap)) != 0) {
+			if ((rc = list_set(fw, f, k, out, n, &cap)) != 0) {
 				free(*out);
 				*out = NULL;
 				*n = 0;
@@ -407,14 +474,16 @@ nft_list(struct fw *fw, struct fw_range **out, size_t *n)
 static int
 nft_init(struct fw *fw)
 {
-	(void)fw;
+	fw->priv = NULL;	/* the lasting context: made on first use */
 	return 0;
 }
 
 static void
 nft_fini(struct fw *fw)
 {
-	(void)fw;
+	if (fw->priv != NULL)
+		nft_ctx_free(fw->priv);
+	fw->priv = NULL;
 }
 
 const struct fw_ops fw_nft_ops = {

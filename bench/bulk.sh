@@ -41,13 +41,13 @@ import sys
 n, path = int(sys.argv[1]), sys.argv[2]
 with open(path, "w") as f:
     f.write("add table inet autoban\n")
-    for s, t in (("v4", "ipv4_addr"), ("v4net", "ipv4_addr"),
-                 ("v6", "ipv6_addr"), ("v6net", "ipv6_addr")):
-        f.write("add set inet autoban %s { type %s; flags interval, timeout; }\n" % (s, t))
+    for s, t, fl in (("v4", "ipv4_addr", ""), ("v4net", "ipv4_addr", "interval, "),
+                     ("v6", "ipv6_addr", ""), ("v6net", "ipv6_addr", "interval, ")):
+        f.write("add set inet autoban %s { type %s; flags %stimeout; }\n" % (s, t, fl))
     f.write("add chain inet autoban input { type filter hook input priority -10; policy accept; }\n")
     for i in range(0, n, 2048):
         f.write("add element inet autoban v6 { ")
-        f.write(", ".join("2001:db8:%x:%x::/64 timeout 3600s" % (
+        f.write(", ".join("2001:db8:%x:%x:: timeout 3600s" % (
             0x8000 + ((j >> 16) & 0x7fff), j & 0xffff)
             for j in range(i, min(n, i + 2048))))
         f.write(" }\n")
@@ -89,25 +89,45 @@ md "## Bulk loads" "" \
     "| operation | elements | seconds: median (min-max) | nft -f same elements: median | ratio to nft -f per run: median (min-max) | peak RSS KiB (median) |" \
     "| --- | --- | --- | --- | --- | --- |"
 
+one=()
 for n in $SIZES; do
 	conf "$W/s$n"
 	"$AB_BUILD/bench/populate" "$W/s$n/autoban.conf" 0 "$n" >/dev/null
 	nft_file "$n" "$W/nft$n.txt"
-	bs=""; fs=""; rs=""; rss=""
+	bs=""; fs=""; rs=""; rss=""; os=""; ofs=""; ors=""; oks=""
 	for r in $(seq 1 "$RUNS"); do
 		fresh_ns
 		timed t k ip netns exec "$NS" "$BH" -c "$W/s$n/autoban.conf" sync
 		got=$(count_elems "$NS")
-		drop_ns
 		[ "$got" -eq "$n" ] || echo "bulk: sync put $got of $n" >&2
+		# One more ban on top of n: store and kernel (then undone, so
+		# the next run syncs the same n), and nft adding one element.
+		timed one_s one_k ip netns exec "$NS" "$BH" -c "$W/s$n/autoban.conf" \
+		    ban 2001:db8:1:$r::1 --for 1h
+		has=$(ip netns exec "$NS" nft -j list set inet autoban v6 |
+		    grep -c "\"2001:db8:1:$r::\"")
+		[ "$has" -eq 1 ] || echo "bulk: the one ban is not in the kernel" >&2
+		ip netns exec "$NS" "$BH" -c "$W/s$n/autoban.conf" \
+		    unban 2001:db8:1:$r::1 >/dev/null
+		timed onef_s onef_k ip netns exec "$NS" nft add element inet autoban v6 \
+		    "{ 2001:db8:2:$r:: timeout 3600s }"
+		drop_ns
 		fresh_ns
 		timed tf kf ip netns exec "$NS" nft -f "$W/nft$n.txt"
 		drop_ns
 		bs+="$t "; fs+="$tf "; rss+="$k "
 		rs+="$(python3 -c "print($t / $tf)") "
-		echo "sync $n run $r: banhelper ${t}s (${k} KiB), nft -f ${tf}s"
+		os+="$one_s "; ofs+="$onef_s "; oks+="$one_k "
+		ors+="$(python3 -c "print($one_s / $onef_s)") "
+		echo "sync $n run $r: banhelper ${t}s (${k} KiB), nft -f ${tf}s; one more ban ${one_s}s, nft add element ${onef_s}s"
 	done
 	row "banhelper sync" "$n"
+	one+=("$n|$os|$ofs|$ors|$oks")
+done
+# One ban on top of what is there: the per-ban cost at scale.
+for x in "${one[@]}"; do
+	IFS='|' read -r n bs fs rs rss <<<"$x"
+	row "banhelper ban ADDR on top of the bans above" "$n"
 done
 
 # banhelper ban - of 100 000 from stdin: store and kernel, one transaction.

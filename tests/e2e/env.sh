@@ -182,9 +182,13 @@ bh() {	# banhelper in the server namespace with the test config
 	ip netns exec "$NS_srv" "$E_BH" -c "$E/autoban.conf" "$@"
 }
 
+# The daemon runs at the installed unit's Nice= (E_BH_NICE overrides it).
 bh_start() {
-	ip netns exec "$NS_srv" "$E_BH" -c "$E/autoban.conf" run \
-	    >>"$E/banhelper.log" 2>&1 &
+	local unit nice
+	unit=$(find "$E/root" -name banhelper.service | head -1)
+	nice=${E_BH_NICE:-$(sed -n 's/^Nice=//p' "$unit")}
+	ip netns exec "$NS_srv" nice -n "${nice:-0}" "$E_BH" -c "$E/autoban.conf" \
+	    run >>"$E/banhelper.log" 2>&1 &
 	E_BHPID=$!
 	E_PIDS+=("$E_BHPID")
 	env_wait 5 test -S "$E/run/wake.sock"

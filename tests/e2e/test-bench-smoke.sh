@@ -27,7 +27,7 @@ done
 run reaction BENCH_ATTACKERS=2 BENCH_PARALLEL=2
 tap_is "$?" 0 "reaction runs to the end"
 md=$(cat "$R/reaction.md" 2>/dev/null)
-for d in autoban fail2ban sshguard; do
+for d in autoban autoban-nice0 fail2ban sshguard; do
 	tap_like "$md" "^\| $d \| [0-9.]+ " "reaction measures $d's time to the kernel"
 done
 tap_like "$md" "^\| autoban \| [^|]+\| [^|]+\| 4 \(4-4\) \|" \
@@ -40,6 +40,10 @@ tap_ok "$(grep -c 'put [0-9]* of' "$R/bulk.log")" \
 md=$(cat "$R/bulk.md" 2>/dev/null)
 tap_like "$md" "^\| banhelper sync \| 2000 \| [0-9.]+ " "bulk times banhelper sync"
 tap_like "$md" "^\| banhelper ban - \(stdin\) \| 2000 \| [0-9.]+ " "bulk times ban -"
+tap_like "$md" "^\| banhelper ban ADDR on top of the bans above \| 2000 \| [0-9.]+ " \
+    "bulk times one more ban on top of the synced ones"
+tap_ok "$(grep -c 'the one ban is not in the kernel' "$R/bulk.log")" \
+    "bulk: that one ban reached the kernel set"
 tap_like "$md" "^\| fail2ban-client set sshd banip \| 200 \| [0-9.]+ " "bulk times fail2ban"
 
 run attack-cpu BENCH_SOURCES=3 BENCH_PARALLEL=3

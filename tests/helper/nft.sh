@@ -35,14 +35,25 @@ ruleset=$($N nft list table inet autoban)
 tap_like "$ruleset" "hook input priority filter - 10" \
     "the drop chain hooks input before the usual filter chains"
 tap_like "$ruleset" "ip saddr @v4 drop" "a drop rule for the IPv4 set"
-tap_like "$ruleset" "ip6 saddr @v6 drop" "a drop rule for the IPv6 set"
+tap_like "$ruleset" "ip6 saddr & ffff:ffff:ffff:ffff:: == @v6 drop" \
+    "the IPv6 unit set is matched by the source's /64"
+tap_like "$ruleset" "ip saddr @v4net drop" "a drop rule for the IPv4 prefix set"
+tap_like "$ruleset" "ip6 saddr @v6net drop" "a drop rule for the IPv6 prefix set"
+# The unit sets are hash sets: an interval set makes libnftables read all its
+# elements before every change (seconds at 100 000 bans).
+tap_like "$($N nft list set inet autoban v6)" $'flags timeout\n' \
+    "the unit sets are hash sets (flags timeout, no interval)"
+tap_like "$($N nft list set inet autoban v4net)" "flags interval,timeout" \
+    "the prefix sets are interval sets"
 tap_is "$($N nft list tables | grep -c .)" 1 \
     "nothing outside table inet autoban was created"
 
 # --- IPv6: a bare address means its /64 --------------------------------------
 bh ban 2001:db8:1:2::99 --for 10m >/dev/null
-tap_ok "$(has_elem "$NS" v6 2001:db8:1:2::/64; echo $?)" \
-    "an IPv6 ban covers the address's /64"
+tap_ok "$(has_elem "$NS" v6 2001:db8:1:2::; echo $?)" \
+    "an IPv6 ban puts the address's /64 (its network address) in set v6"
+tap_like "$(bh status)" "in sync with the store \(2 elements\)" \
+    "status reads the /64 element back as the /64 it stands for"
 
 # --- unban takes effect at once, daemon or not --------------------------------
 tap_is "$(bh unban 203.0.113.7)" "unbanned 203.0.113.7" "unban says so"
@@ -83,7 +94,32 @@ tap_like "$(bh status)" "MISSING" "status notices the missing table"
 out=$(bh sync)
 tap_like "$out" "^synced 2 bans into nftables" "sync restores the store's bans"
 tap_ok "$(has_elem "$NS" v4 192.0.2.20; echo $?)" "192.0.2.20 is back"
-tap_ok "$(has_elem "$NS" v6 2001:db8:1:2::/64; echo $?)" "the IPv6 ban is back"
+tap_ok "$(has_elem "$NS" v6 2001:db8:1:2::; echo $?)" "the IPv6 ban is back"
+
+# --- a table of the older layout (interval unit sets) is rebuilt -------------
+$N nft -f - <<'NFT'
+delete table inet autoban
+table inet autoban {
+	set v4 { type ipv4_addr; flags interval, timeout; }
+	set v4net { type ipv4_addr; flags interval, timeout; }
+	set v6 { type ipv6_addr; flags interval, timeout; }
+	set v6net { type ipv6_addr; flags interval, timeout; }
+	chain input {
+		type filter hook input priority filter - 10; policy accept;
+		ip saddr @v4 drop
+		ip saddr @v4net drop
+		ip6 saddr @v6 drop
+		ip6 saddr @v6net drop
+	}
+}
+NFT
+tap_like "$(bh status)" "MISSING or altered" \
+    "status does not take an older layout for ours"
+bh sync >/dev/null
+tap_like "$($N nft list set inet autoban v6)" $'flags timeout\n' \
+    "sync rebuilds it with the unit sets as hash sets"
+tap_like "$(bh status)" "in sync with the store \(2 elements\)" \
+    "with the same bans in it"
 
 # --- the daemon: capabilities, wake-ups, flushes, restarts --------------------
 daemon_start "$NS" "$C"
@@ -104,6 +140,18 @@ wait_for 1 has_elem "$NS" v4 203.0.113.50
 tap_ok $? "a module ban reaches the kernel without waiting for the reconcile"
 tap_like "$(bh list)" "203\.0\.113\.50 +auto +3 " \
     "list shows the automatic ban with its 3 failures"
+
+# The daemon keeps one nftables context for its changes; one that fails
+# (the table flushed under it) must not spoil the next.
+$N nft flush ruleset
+attack 203.0.113.52 4
+wait_for 1 has_elem "$NS" v4 203.0.113.52
+tap_ok $? "a ban whose change finds the table flushed rebuilds it at once"
+attack 203.0.113.53 4
+wait_for 1 has_elem "$NS" v4 203.0.113.53
+tap_ok $? "and the next ban goes in as a plain change again"
+tap_like "$(bh status)" "in sync with the store" \
+    "the rebuilt table holds exactly the store's bans"
 
 $N nft flush ruleset
 kill -HUP "$DAEMON_PID"	# a reconcile now, rather than in 60 s
