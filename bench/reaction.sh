@@ -12,12 +12,14 @@
 #                  reading auth.log; THRESHOLD 40 (4 failures of 10 points)
 #
 # Reaction: 50 attackers (one source each) fail 4 passwords, then try a 5th;
-# the time from the event that crosses maxretry (autoban: its "banned" log
-# line, logged when the ban is stored and before banhelper is woken; the
-# others: the 4th "Failed password" line) to the kernel's "add element" for
-# that source (nft monitor).  Log lines are stamped by the kernel as the
-# syslog sink receives them (SO_TIMESTAMP), monitor lines as its reader gets
-# them; both CLOCK_REALTIME.  Guesses: hydra -t 4 with 40 passwords from one
+# the time from the event that crosses maxretry to the kernel's "add
+# element" for that source (nft monitor).  The event, for fail2ban and
+# sshguard: the 4th "Failed password" line, stamped by the kernel as the
+# syslog sink receives it (SO_TIMESTAMP); for autoban, which bans when the
+# 5th attempt reaches it: the moment pam_sm_authenticate began for that
+# attempt, which its debug line gives (so all of the module's own work
+# counts).  Monitor lines are stamped as their reader gets them; all
+# stamps are CLOCK_REALTIME.  Guesses: hydra -t 4 with 40 passwords from one
 # source; how many reached the password check (the pam_exec counter of the
 # setup, not a log).
 . "$(dirname "$0")/lib.sh"
@@ -142,8 +144,10 @@ fails = 0
 for line in open(logf, errors="replace"):
     t, msg = line.split(" ", 1)
     if d == "autoban":
-        if re.search(r"pam_autoban\(sshd:auth\): banned %s " % esc, msg):
-            t_event = float(t)
+        m = re.search(r"pam_autoban\(sshd:auth\): %s: ban stored; this call "
+                      r"began at ([0-9.]+) " % esc, msg)
+        if m:
+            t_event = float(m.group(1))
             break
     elif re.search(r"Failed password for .* from %s port" % esc, msg):
         fails += 1
@@ -180,8 +184,10 @@ for r in $(seq 1 "$RUNS"); do
 		[ "$d" != "$kind" ] && export E_BH_NICE=0
 		if [ "$kind" = autoban ]; then
 			unset E_STACK E_NO_BANHELPER
+			export E_MODULE_ARGS=debug
 		else
 			export E_STACK=stock E_NO_BANHELPER=1
+			unset E_MODULE_ARGS
 		fi
 		if ! env_up "$E" "maxretry = 4" "findtime = 10m" "bantime = 1h" \
 		    "bantime_increment = 1" "sync_interval = 60s"; then

@@ -199,11 +199,16 @@ ban_unit(struct ab_store *st, const struct ab_addr *host,
 		return 0;
 	}
 	d->verdict = AB_BANNED;
+	/*
+	 * banhelper first, the log line after: sending to syslog wakes the
+	 * syslog daemon, which may take this CPU for a while when the cores
+	 * are busy (as they are under attack), and the ban would wait.
+	 */
+	wake_send(b.cfg);
 	ab_logf(store_log(st), LOG_NOTICE, "banned %s as %s for %s after %u "
 	    "failures (ban #%u); refusing it", addr_format(host, a, sizeof(a)),
 	    addr_format(unit, p, sizeof(p)), ab_fmt_duration(d->ban.until -
 	    d->ban.start, len, sizeof(len)), failures, d->ban.nbans);
-	wake_send(b.cfg);
 	return 0;
 }
 

@@ -203,7 +203,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	struct ab_store *st = NULL;
 	struct ab_decision d;
 	struct ab_addr host;
-	int64_t now;
+	int64_t now, began = now_ns();
 	int rc;
 
 	(void)flags;
@@ -241,6 +241,16 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	case AB_REFUSE:
 	case AB_BANNED:
 		log_refusal(&m, &host, &d, now / 1000000000);
+		if (m.debug && d.verdict == AB_BANNED) {
+			char a[AB_ADDRSTRLEN];
+
+			/* For timing a ban from its cause (bench/reaction.sh). */
+			pam_syslog(pamh, LOG_DEBUG, "%s: ban stored; this call "
+			    "began at %lld.%06lld (CLOCK_REALTIME)",
+			    addr_format(&host, a, sizeof(a)),
+			    (long long)(began / 1000000000),
+			    (long long)(began % 1000000000 / 1000));
+		}
 		/* sshd ends the connection on PAM_MAXTRIES: no more guesses. */
 		return PAM_MAXTRIES;
 	case AB_PASS:

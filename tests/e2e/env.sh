@@ -115,12 +115,13 @@ EOF
 	# A private /etc: the host's, plus the test user and the PAM stack.
 	# E_STACK=stock (benchmarks of log readers): no autoban line.
 	cp -a /etc "$E/etc"
+	# E_MODULE_ARGS: more arguments for the autoban line (e.g. debug).
 	awk -v mod="$E_MODULE" -v conf="$E/autoban.conf" -v cnt="$E/count.sh" \
-	    -v stock="${E_STACK:-}" '
+	    -v stock="${E_STACK:-}" -v margs="${E_MODULE_ARGS:+ $E_MODULE_ARGS}" '
 		!done && /^(auth|@include common-auth)/ {
 			if (stock != "stock") {
 				print "# autoban: the one line"
-				print "auth requisite " mod " conf=" conf
+				print "auth requisite " mod " conf=" conf margs
 			}
 			print "# a counter for the tests: a password is checked"
 			print "auth optional pam_exec.so quiet " cnt

@@ -285,6 +285,24 @@ oneline_bans_after_maxretry(void **state)
 	assert_int_equal(auth(p, "one", "203.0.113.8", "secret"), PAM_SUCCESS);
 }
 
+/* With debug, a new ban also logs when the call that made it began. */
+static void
+oneline_debug_times_the_ban(void **state)
+{
+	struct pfix *p = *state;
+	int i;
+
+	write_conf(p, "maxretry = 2\n");
+	write_oneline(p, "debug");
+	for (i = 0; i < 2; i++)
+		assert_int_equal(auth(p, "one", "203.0.113.9", "wrong"),
+		    PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "203.0.113.9", "wrong"), PAM_MAXTRIES);
+	assert_syslog("pam_autoban(one:auth): 203.0.113.9: ban stored; this "
+	    "call began at 17");
+	assert_syslog(" (CLOCK_REALTIME)");
+}
+
 static void
 oneline_success_is_refunded(void **state)
 {
@@ -791,6 +809,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(oneline_bans_after_maxretry),
+		T(oneline_debug_times_the_ban),
 		T(oneline_success_is_refunded),
 		T(several_passwords_one_handle),
 		T(kbdint_refund_across_processes),
