@@ -146,6 +146,9 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
 int fw_partition(const struct fw_ban *in, size_t n, struct fw_range **out,
     size_t *nout);
 
+/* The range a prefix covers: family, lo and hi of r (timeout untouched). */
+void fw_prefix_range(const struct ab_addr *p, struct fw_range *r);
+
 /* Text of a range for nft or ipset: "a", "a/len" or "a-b". */
 char *fw_range_text(const struct fw_range *r, char *buf, size_t len);
 

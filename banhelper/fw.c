@@ -597,15 +597,21 @@ cmp_range(const void *a, const void *b)
 	return memcmp(x->hi, y->hi, 16);
 }
 
-static void
-unit_range(const struct fw_ban *b, struct fw_range *r)
+void
+fw_prefix_range(const struct ab_addr *p, struct fw_range *r)
 {
 	u128 lo, hi;
 
-	prefix_range(&b->prefix, &lo, &hi);
-	r->family = b->prefix.family;
+	prefix_range(p, &lo, &hi);
+	r->family = p->family;
 	from_u128(r->family, lo, r->lo);
 	from_u128(r->family, hi, r->hi);
+}
+
+static void
+unit_range(const struct fw_ban *b, struct fw_range *r)
+{
+	fw_prefix_range(&b->prefix, r);
 	r->timeout = b->timeout;
 }
 

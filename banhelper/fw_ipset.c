@@ -363,7 +363,6 @@ ipset_list(struct fw *fw, struct fw_range **out, size_t *n)
 				long long t = 0;
 				struct ab_addr a;
 				struct fw_range *r;
-				unsigned i;
 
 				if (sscanf(line, "add %63s %127s timeout %lld",
 				    set, addr, &t) < 2 ||
@@ -382,12 +381,7 @@ ipset_list(struct fw *fw, struct fw_range **out, size_t *n)
 					cap = nc;
 				}
 				r = &(*out)[(*n)++];
-				memset(r, 0, sizeof(*r));
-				r->family = a.family;
-				memcpy(r->lo, a.a, 16);
-				memcpy(r->hi, a.a, 16);
-				for (i = a.plen; i < addr_bits(&a); i++)
-					r->hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+				fw_prefix_range(&a, r);
 				r->timeout = t;
 			}
 			fclose(fp);

@@ -119,7 +119,7 @@ unit_match(const struct ab_config *cfg, int family, char *buf, size_t len)
 {
 	struct ab_addr m;
 	char t[64];
-	unsigned i, plen = config_unit_plen(cfg, family);
+	unsigned plen = config_unit_plen(cfg, family);
 
 	memset(&m, 0, sizeof(m));
 	m.family = (uint8_t)family;
@@ -127,8 +127,8 @@ unit_match(const struct ab_config *cfg, int family, char *buf, size_t len)
 		snprintf(buf, len, "saddr ");
 		return;
 	}
-	for (i = 0; i < plen; i++)
-		m.a[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	memset(m.a, 0xff, sizeof(m.a));
+	addr_mask(&m, plen);
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, m.a, t, sizeof(t));
 	snprintf(buf, len, "saddr & %s == ", t);
 }
@@ -362,7 +362,6 @@ parse_val(int family, json_t *val, struct fw_range *r)
 		struct ab_addr a;
 		json_t *len = json_object_get(x, "len");
 		json_t *ad = json_object_get(x, "addr");
-		unsigned i;
 
 		if (!json_is_string(ad) || !json_is_integer(len))
 			return -1;
@@ -371,10 +370,7 @@ parse_val(int family, json_t *val, struct fw_range *r)
 		if (parse_addr(family, json_string_value(ad), a.a) != 0)
 			return -1;
 		addr_mask(&a, (unsigned)json_integer_value(len));
-		memcpy(r->lo, a.a, 16);
-		memcpy(r->hi, a.a, 16);
-		for (i = a.plen; i < addr_bits(&a); i++)
-			r->hi[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		fw_prefix_range(&a, r);
 		return 0;
 	}
 	if ((x = json_object_get(val, "range")) != NULL &&
@@ -396,7 +392,7 @@ list_set(struct fw *fw, int f, int net, struct fw_range **v, size_t *n,
     size_t *cap)
 {
 	const char *name = set_names[f][net];
-	unsigned unit = config_unit_plen(fw->cfg, f == 0 ? 4 : 6), b;
+	unsigned unit = config_unit_plen(fw->cfg, f == 0 ? 4 : 6);
 	struct nft_ctx *ctx = ctx_new();
 	char cmd[64];
 	json_t *root = NULL, *arr;
@@ -437,8 +433,15 @@ list_set(struct fw *fw, int f, int net, struct fw_range **v, size_t *n,
 			}
 			if (parse_val(f == 0 ? 4 : 6, val, &(*v)[*n]) != 0)
 				continue;
-			for (b = unit; !net && b < (f == 0 ? 32u : 128u); b++)
-				(*v)[*n].hi[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+			if (!net) {
+				struct ab_addr u;
+
+				memset(&u, 0, sizeof(u));
+				u.family = (*v)[*n].family;
+				memcpy(u.a, (*v)[*n].lo, 16);
+				u.plen = (uint8_t)unit;	/* lo as read: not masked */
+				fw_prefix_range(&u, &(*v)[*n]);
+			}
 			if (inner != NULL)
 				(*v)[*n].timeout = json_integer_value(
 				    json_object_get(inner, "expires"));

@@ -183,11 +183,14 @@ bh() {	# banhelper in the server namespace with the test config
 	ip netns exec "$NS_srv" "$E_BH" -c "$E/autoban.conf" "$@"
 }
 
+# unit_nice: the Nice= of the installed banhelper unit (empty if none).
+unit_nice() {
+	sed -n 's/^Nice=//p' "$(find "$E/root" -name banhelper.service | head -1)"
+}
+
 # The daemon runs at the installed unit's Nice= (E_BH_NICE overrides it).
 bh_start() {
-	local unit nice
-	unit=$(find "$E/root" -name banhelper.service | head -1)
-	nice=${E_BH_NICE:-$(sed -n 's/^Nice=//p' "$unit")}
+	local nice=${E_BH_NICE:-$(unit_nice)}
 	ip netns exec "$NS_srv" nice -n "${nice:-0}" "$E_BH" -c "$E/autoban.conf" \
 	    run >>"$E/banhelper.log" 2>&1 &
 	E_BHPID=$!

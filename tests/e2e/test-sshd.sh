@@ -31,8 +31,7 @@ tap_ok 0 "a real sshd with the one autoban line in its PAM stack is up"
 tap_like "$(grep -n . "$E/etc/pam.d/sshd" | grep -m3 -E 'auth|include')" \
     "auth requisite .*pam_autoban.so conf=" \
     "the autoban line is the first of the auth section"
-tap_is "$(awk '{print $19}' "/proc/$E_BHPID/stat")" \
-    "$(sed -n 's/^Nice=//p' "$(find "$E/root" -name banhelper.service)")" \
+tap_is "$(awk '{print $19}' "/proc/$E_BHPID/stat")" "$(unit_nice)" \
     "banhelper runs at the priority its unit gives it (Nice=)"
 
 # --- the real user from a clean source ---------------------------------------
