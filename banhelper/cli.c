@@ -467,7 +467,9 @@ cmd_ban(struct bh *bh, int argc, char **argv)
 	for (k = 0; k < t.n; k++) {
 		char a[AB_ADDRSTRLEN];
 
-		addr_format(&t.v[k], a, sizeof(a));
+		/* Text only for what is printed: a `ban -` may hold millions. */
+		if (res[k] != 0 || t.n <= 20)
+			addr_format(&t.v[k], a, sizeof(a));
 		if (res[k] != 0) {
 			bh_err("%s: %s: not banned (use --force to ban it "
 			    "anyway)", a, ab_strerror(res[k]));

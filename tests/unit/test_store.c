@@ -285,6 +285,78 @@ change_log(void **state)
 	    AB_ENOTFOUND);
 }
 
+static int
+many_set_cb(size_t i, struct ab_ban *rec, int found, void *arg)
+{
+	const int64_t *t = arg;
+
+	(void)found;
+	rec->origin = AB_ORIGIN_MANUAL;
+	rec->start = *t;
+	rec->until = *t + 60 + (int64_t)i;
+	return AB_WRITE;
+}
+
+struct tally {
+	int n, gone;
+};
+
+static int
+tally_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
+{
+	struct tally *c = arg;
+
+	(void)p;
+	c->n++;
+	c->gone += rec == NULL;
+	return 0;
+}
+
+/*
+ * Many bans in one transaction: the change numbers and the per-length
+ * record counts it keeps in memory reach the store at commit, and the
+ * next transaction goes on from them.
+ */
+static void
+many_bans_one_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	struct ab_addr v[302], h;
+	struct ab_ban b;
+	struct tally c;
+	uint64_t last, next;
+	int64_t t = now_s();
+	char txt[64];
+	size_t i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(txt, sizeof(txt), "2001:db8:%zx::1", i);
+		v[i] = A(txt);
+	}
+	v[300] = v[7];			/* the same host again */
+	v[301] = A("198.51.100.0/24");
+	assert_int_equal(store_ban_update_many(st, v, 302, many_set_cb, &t), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_changes(st, 0, &last, tally_cb, &c), 0);
+	assert_int_equal(last, 302);	/* one change number per write */
+	assert_int_equal(c.n, 301);	/* the repeat replaced its own */
+	assert_int_equal(c.gone, 0);
+	h = A("198.51.100.77");		/* /24 counted: looked at */
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	h = A("2001:db8:12b::1");
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(b.until, t + 60 + 299);
+	h = A("2001:db8:7::1");		/* the later word wins */
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(b.until, t + 60 + 300);
+	put_ban(st, "203.0.113.9", t, t + 60);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_changes(st, last, &next, tally_cb, &c), 0);
+	assert_int_equal(next, 303);
+	assert_int_equal(c.n, 1);
+}
+
 /* Raw LMDB access to write what another version would have written. */
 static void
 raw_put(const char *file, const char *dbname, const void *key, size_t klen,
@@ -403,6 +475,31 @@ versioned_records(void **state)
 	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL),
 	    AB_EVERSION);
 	assert_logged(&f->lb, "has layout 2; this version reads up to 1");
+}
+
+/*
+ * Change records are appended (their numbers only grow); one table that
+ * somehow holds a larger number still takes a new record.
+ */
+static void
+change_log_out_of_order(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	static const uint8_t big[8] = { 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff };
+	uint8_t val[64];
+	struct ab_addr h = A("203.0.113.2");
+	struct ab_ban b;
+	int64_t t = now_s();
+	char *bans = path_in(f, "db", AB_BANS_FILE);
+
+	put_ban(st, "203.0.113.1", t, t + 60);	/* creates the store */
+	memset(val, 0, sizeof(val));
+	raw_put(bans, "changes", big, sizeof(big), val, sizeof(val));
+	put_ban(st, "203.0.113.2", t, t + 60);
+	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(b.until, t + 60);
 }
 
 static void
@@ -711,6 +808,8 @@ main(void)
 		T(untrusted_data_files),
 		T(find_covering_bans),
 		T(change_log),
+		T(many_bans_one_transaction),
+		T(change_log_out_of_order),
 		T(versioned_records),
 		T(versioned_counts),
 		T(pruning),
