@@ -59,7 +59,8 @@ HELPER	= $(B)/banhelper
 
 UNIT_TESTS = test_addr test_config test_policy test_store test_util
 UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
-TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam
+TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam \
+	  $(B)/tests/nft_race.so
 
 all: $(MODULE) $(HELPER)
 
@@ -95,6 +96,10 @@ $(B)/tests/pamdrive: tests/pam/pamdrive.c
 $(B)/tests/pam_testpw.so: tests/pam/pam_testpw.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -shared -o $@ $< -lpam
+
+$(B)/tests/nft_race.so: tests/helper/nft_race.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -shared -o $@ $< -lnftables -ldl
 
 $(B)/tests/test_pam: tests/pam/test_pam.c $(B)/libautoban.a
 	@mkdir -p $(@D)

@@ -28,6 +28,13 @@
  * elements (hash sets), only the few prefix bans, so it stays small.  Full
  * rebuilds and listings, which can hold every element, get a context of
  * their own that is freed at once.
+ * A full rebuild replaces the table in one batch (add, delete, add the
+ * table, then everything in it).  When the table is not there it only
+ * creates it: a batch that deletes a table makes the kernel destroy it
+ * after an RCU grace period, and closing the socket waits for that, 10-25
+ * ms here, as long as nft -f takes to load 10 000 elements.  "create"
+ * fails if the table appeared meanwhile (another banhelper); the rebuild
+ * then runs again as a replace.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -64,6 +71,25 @@ ctx_new(void)
  * Run text as one transaction; log nft's complaint on failure.  keep: in
  * the backend's lasting context (see the top), else in one of its own.
  */
+/* Run text in ctx as one transaction; keep nft's complaint on failure. */
+static int
+run_in(struct fw *fw, struct nft_ctx *ctx, const char *text, int quiet)
+{
+	int rc = nft_run_cmd_from_buffer(ctx, text);
+
+	if (rc != 0) {
+		const char *err = nft_ctx_get_error_buffer(ctx);
+		size_t n = err != NULL ? strcspn(err, "\n") : 0;
+
+		snprintf(fw->error, sizeof(fw->error), "nftables refused the "
+		    "change: %.*s", (int)(n < 300 ? n : 300), n > 0 ? err :
+		    "(no message)");
+		if (!quiet)
+			ab_logf(fw->log, LOG_ERR, "%s", fw->error);
+	}
+	return rc == 0 ? 0 : AB_EFIREWALL;
+}
+
 static int
 run(struct fw *fw, const char *text, int quiet, int keep)
 {
@@ -78,24 +104,33 @@ run(struct fw *fw, const char *text, int quiet, int keep)
 		nft_ctx_unbuffer_error(ctx);
 		nft_ctx_buffer_error(ctx);
 	}
-	rc = nft_run_cmd_from_buffer(ctx, text);
-	if (rc != 0) {
-		const char *err = nft_ctx_get_error_buffer(ctx);
-		size_t n = err != NULL ? strcspn(err, "\n") : 0;
-
-		snprintf(fw->error, sizeof(fw->error), "nftables refused the "
-		    "change: %.*s", (int)(n < 300 ? n : 300), n > 0 ? err :
-		    "(no message)");
-		if (!quiet)
-			ab_logf(fw->log, LOG_ERR, "%s", fw->error);
-	}
+	rc = run_in(fw, ctx, text, quiet);
 	/* After a failure the lasting context starts afresh too. */
 	if (!keep || rc != 0) {
 		nft_ctx_free(ctx);
 		if (keep)
 			fw->priv = NULL;
 	}
-	return rc == 0 ? 0 : AB_EFIREWALL;
+	return rc;
+}
+
+/*
+ * Is table inet autoban in the kernel: 1 yes, 0 no, -1 cannot tell.  Reads
+ * the list of tables only, not their sets or elements.
+ */
+static int
+table_listed(struct nft_ctx *ctx)
+{
+	static const char want[] = "table " TABLE "\n";
+	const char *out, *p;
+
+	if (nft_run_cmd_from_buffer(ctx, "list tables inet") != 0 ||
+	    (out = nft_ctx_get_output_buffer(ctx)) == NULL)
+		return -1;
+	for (p = out; (p = strstr(p, want)) != NULL; p++)
+		if (p == out || p[-1] == '\n')
+			return 1;
+	return 0;
 }
 
 /* ---- building commands --------------------------------------------------- */
@@ -133,6 +168,15 @@ unit_match(const struct ab_config *cfg, int family, char *buf, size_t len)
 	snprintf(buf, len, "saddr & %s == ", t);
 }
 
+/*
+ * The start of a full rebuild: create the table, or replace it ("add"
+ * first so that "delete" always finds it; one batch, no gap).
+ */
+#define HEAD_CREATE	"create table " TABLE "\n"
+#define HEAD_REPLACE	"add table " TABLE "\ndelete table " TABLE "\n" \
+			"add table " TABLE "\n"
+
+/* Everything in the table, after its head. */
 static void
 table_text(struct sbuf *sb, const struct ab_config *cfg)
 {
@@ -147,9 +191,6 @@ table_text(struct sbuf *sb, const struct ab_config *cfg)
 			    "%s%u", i ? ", " : "", cfg->ports[i]);
 		snprintf(ports + o, sizeof(ports) - o, " } ");
 	}
-	/* "add" first so "delete" always finds it; one batch, no gap. */
-	sb_printf(sb, "add table " TABLE "\ndelete table " TABLE "\n"
-	    "add table " TABLE "\n");
 	for (f = 0; f < 2; f++)
 		for (k = 0; k < 2; k++)
 			sb_printf(sb, "add set " TABLE " %s { type %s; flags "
@@ -225,12 +266,19 @@ static int
 nft_apply(struct fw *fw, const struct fw_plan *plan)
 {
 	struct sbuf sb = { NULL, 0, 0, 0 };
+	struct nft_ctx *ctx = NULL;
 	char text[128];
 	size_t i;
-	int f, rc = 0;
+	int f, rc = 0, create = 0;
 
-	if (plan->full)
+	if (plan->full) {
+		if ((ctx = ctx_new()) == NULL)
+			return -12;
+		create = table_listed(ctx) == 0;
+		/* The longer head; a create uses the tail of this space. */
+		sb_printf(&sb, "%s", HEAD_REPLACE);
 		table_text(&sb, fw->cfg);
+	}
 	for (f = 0; f < 2; f++) {
 		int fam = f == 0 ? 4 : 6;
 		struct elems pre = { &sb, "add", set_names[f][0], 0 };
@@ -281,10 +329,32 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 		rc = -12;
 		goto out;
 	}
-	/* A change on top may fail for want of the table: the caller logs. */
-	if (sb.len > 0)
-		rc = run(fw, sb.p, !plan->full, !plan->full);
+	if (plan->full) {
+		size_t off = strlen(HEAD_REPLACE) - strlen(HEAD_CREATE);
+
+		if (create) {
+			memcpy(sb.p + off, HEAD_CREATE, strlen(HEAD_CREATE));
+			if ((rc = run_in(fw, ctx, sb.p + off, 1)) == 0)
+				goto out;
+			/* The table appeared since it was listed: replace. */
+			nft_ctx_free(ctx);
+			if ((ctx = ctx_new()) == NULL) {
+				rc = -12;
+				goto out;
+			}
+			memcpy(sb.p, HEAD_REPLACE, strlen(HEAD_REPLACE));
+			ab_logf(fw->log, LOG_INFO, "table inet autoban appeared "
+			    "while being created: replacing it");
+		}
+		rc = run_in(fw, ctx, sb.p, 0);
+	} else if (sb.len > 0) {
+		/* A change on top may fail for want of the table: the caller
+		 * logs. */
+		rc = run(fw, sb.p, 1, 1);
+	}
 out:
+	if (ctx != NULL)
+		nft_ctx_free(ctx);
 	free(sb.p);
 	return rc;
 }

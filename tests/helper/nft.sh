@@ -207,6 +207,37 @@ tap_like "$out" "127\.0\.0\.1: address is loopback or in ignoreip: not banned \(
 tap_ok "$( (has_elem "$NS" v4 192.0.2.101 && has_elem "$NS" v4 192.0.2.102); echo $?)" \
     "the good lines were banned"
 
+# --- a rebuild creates an absent table, replaces a present one ---------------
+# Deleting a table in a batch makes closing the netlink socket wait for the
+# kernel to destroy it (10-25 ms): a sync into an empty namespace must not.
+ns_new fresh
+F="ip netns exec $NS"
+$F timeout 20 nft monitor tables >"$AB_DIR/tables.txt" 2>&1 &
+mon=$!
+AB_PIDS+=("$mon")
+sleep 0.5
+$F "$BH" -c "$C" sync >/dev/null
+tap_is "$?" 0 "sync into an empty namespace exits 0"
+$F "$BH" -c "$C" sync >/dev/null
+sleep 0.5
+kill "$mon" 2>/dev/null
+tap_is "$(grep -c '^create table inet autoban' "$AB_DIR/tables.txt")" 1 \
+    "the first sync creates the absent table"
+tap_is "$(grep -c '^delete table inet autoban' "$AB_DIR/tables.txt")" 1 \
+    "only the second, over the table, deletes and replaces it"
+tap_like "$($F "$BH" -c "$C" status)" "in sync with the store" \
+    "status: the kernel matches the store"
+# Another banhelper creates the table between the listing and the create.
+ns_new race
+F="ip netns exec $NS"
+out=$($F env LD_PRELOAD="$AB_BUILD/tests/nft_race.so" "$BH" -c "$C" sync 2>&1)
+tap_is "$?" 0 "a table that appears while sync creates it: sync still exits 0"
+tap_like "$out" "^synced [0-9]+ bans into nftables" "and says what it did"
+tap_is "$($F nft list chain inet autoban input | grep -c ' drop$')" 4 \
+    "the table was replaced: its four drop rules, once each"
+tap_like "$($F "$BH" -c "$C" status)" "in sync with the store" \
+    "with exactly the store's bans"
+
 # --- ports limit the drop ------------------------------------------------------
 C2=$AB_DIR/ports/ab.conf
 mkdir -p "$AB_DIR/ports"
