@@ -68,10 +68,9 @@ ctx_new(void)
 }
 
 /*
- * Run text as one transaction; log nft's complaint on failure.  keep: in
- * the backend's lasting context (see the top), else in one of its own.
+ * Run text in ctx as one transaction; on failure keep nft's complaint in
+ * fw->error, and log it unless quiet.
  */
-/* Run text in ctx as one transaction; keep nft's complaint on failure. */
 static int
 run_in(struct fw *fw, struct nft_ctx *ctx, const char *text, int quiet)
 {
@@ -90,26 +89,27 @@ run_in(struct fw *fw, struct nft_ctx *ctx, const char *text, int quiet)
 	return rc == 0 ? 0 : AB_EFIREWALL;
 }
 
+/*
+ * Run a change on top in the backend's lasting context (see the top),
+ * quietly: it may fail for want of the table, and the caller logs.
+ */
 static int
-run(struct fw *fw, const char *text, int quiet, int keep)
+run_kept(struct fw *fw, const char *text)
 {
-	struct nft_ctx *ctx = keep ? fw->priv : NULL;
+	struct nft_ctx *ctx = fw->priv;
 	int rc;
 
 	if (ctx == NULL && (ctx = ctx_new()) == NULL)
 		return -12;
-	if (keep) {
-		fw->priv = ctx;
-		/* A fresh error buffer: only this run's complaint in it. */
-		nft_ctx_unbuffer_error(ctx);
-		nft_ctx_buffer_error(ctx);
-	}
-	rc = run_in(fw, ctx, text, quiet);
-	/* After a failure the lasting context starts afresh too. */
-	if (!keep || rc != 0) {
+	fw->priv = ctx;
+	/* A fresh error buffer: only this run's complaint in it. */
+	nft_ctx_unbuffer_error(ctx);
+	nft_ctx_buffer_error(ctx);
+	rc = run_in(fw, ctx, text, 1);
+	/* After a failure the lasting context starts afresh. */
+	if (rc != 0) {
 		nft_ctx_free(ctx);
-		if (keep)
-			fw->priv = NULL;
+		fw->priv = NULL;
 	}
 	return rc;
 }
@@ -348,9 +348,7 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 		}
 		rc = run_in(fw, ctx, sb.p, 0);
 	} else if (sb.len > 0) {
-		/* A change on top may fail for want of the table: the caller
-		 * logs. */
-		rc = run(fw, sb.p, 1, 1);
+		rc = run_kept(fw, sb.p);
 	}
 out:
 	if (ctx != NULL)

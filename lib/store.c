@@ -100,7 +100,7 @@ struct db {
 	 * read at first use, written back once by db_end's commit, not once
 	 * per ban (a `ban -` of 100 000 wrote each 100 000 times).
 	 */
-	int seq_loaded, seq_dirty, pl_loaded, pl_dirty;
+	int seq_dirty, pl_loaded, pl_dirty;	/* seq_dirty: seq loaded too */
 	uint64_t seq;
 	struct meta_plens pl;
 };
@@ -672,7 +672,7 @@ meta_get_seq(struct db *db)
 	MDB_val k = { 3, (void *)"seq" }, v;
 	uint64_t seq = 0;
 
-	if (db->seq_loaded)
+	if (db->seq_dirty)
 		return db->seq;
 	if (mdb_get(db->txn, db->meta, &k, &v) == 0 && v.mv_size == 8)
 		memcpy(&seq, v.mv_data, 8);
@@ -703,11 +703,9 @@ meta_flush(struct db *db)
 	if (db->seq_dirty &&
 	    (rc = meta_put(db, "seq", &db->seq, sizeof(db->seq))) != 0)
 		return rc;
-	db->seq_dirty = 0;
 	if (db->pl_dirty &&
 	    (rc = meta_put(db, "plens", &db->pl, sizeof(db->pl))) != 0)
 		return rc;
-	db->pl_dirty = 0;
 	return 0;
 }
 
@@ -841,7 +839,7 @@ change_add(struct db *db, const uint8_t *kb, size_t klen, uint64_t old_seq,
 		return mdb_to_ab(rc);
 	}
 	db->seq = seq;
-	db->seq_loaded = db->seq_dirty = 1;
+	db->seq_dirty = 1;
 	*new_seq = seq;
 	return 0;
 }
