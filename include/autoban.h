@@ -150,6 +150,7 @@ struct ab_config {
 	size_t nports;
 	uint16_t ports[AB_PORTS_MAX];	/* empty: drop all traffic */
 	int64_t sync_interval;		/* seconds between reconcile ticks */
+	int realtime;			/* daemon at SCHED_FIFO 1 if it can */
 };
 
 /* Fill cfg with the documented defaults. */

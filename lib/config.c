@@ -37,6 +37,7 @@ config_defaults(struct ab_config *cfg)
 	cfg->mapsize = (size_t)1 << 30;
 	cfg->backend = AB_BACKEND_NFT;
 	cfg->sync_interval = 5;
+	cfg->realtime = 1;
 }
 
 /* Strict unsigned decimal in [lo, hi]. */
@@ -223,6 +224,17 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 			cfg->on_error = AB_ON_ERROR_CLOSED;
 		else {
 			expect = "open or closed";
+			goto bad_value;
+		}
+		return 0;
+	}
+	if (strcmp(key, "realtime") == 0) {
+		if (strcmp(value, "yes") == 0)
+			cfg->realtime = 1;
+		else if (strcmp(value, "no") == 0)
+			cfg->realtime = 1;
+		else {
+			expect = "yes or no";
 			goto bad_value;
 		}
 		return 0;

@@ -130,6 +130,9 @@ tap_like "$st" $'CapInh:\t0000000000000000' "daemon: inheritable set empty"
 tap_like "$st" $'CapBnd:\t0000000000000000' "daemon: bounding set empty"
 tap_like "$st" $'CapAmb:\t0000000000000000' "daemon: ambient set empty"
 tap_like "$st" $'NoNewPrivs:\t1' "daemon: no_new_privs set"
+tap_like "$(chrt -p "$DAEMON_PID" | tr '\n' ' ')" \
+    "policy: SCHED_FIFO\|SCHED_RESET_ON_FORK .*priority: 1 $" \
+    "daemon: real-time (SCHED_FIFO 1, reset on fork) by default"
 tap_like "$(ip netns exec "$NS" "$BH" -c "$C" run 2>&1)" \
     "another banhelper runs already \(pid $DAEMON_PID\)" \
     "a second daemon refuses to start"
@@ -160,6 +163,12 @@ tap_ok $? "after a flush, the daemon's reconcile restores the bans"
 
 daemon_stop
 tap_is "$DAEMON_RC" 0 "SIGTERM stops the daemon cleanly (exit 0)"
+C2=$AB_DIR/norealtime.conf
+sed 's/^sync_interval = .*/&\nrealtime = no/' "$C" >"$C2"
+daemon_start "$NS" "$C2"
+tap_like "$(chrt -p "$DAEMON_PID")" "policy: SCHED_OTHER" \
+    "realtime = no: the daemon keeps the ordinary policy"
+daemon_stop
 tap_ok "$(test -e "$AB_DIR/run/wake.sock"; echo $((1 - $?)))" \
     "and it removes its socket"
 tap_ok "$(has_elem "$NS" v4 203.0.113.50; echo $?)" \

@@ -79,6 +79,7 @@ defaults(void **state)
 	assert_int_equal(cfg.backend, AB_BACKEND_NFT);
 	assert_int_equal(cfg.nports, 0);
 	assert_int_equal(cfg.sync_interval, 5);
+	assert_int_equal(cfg.realtime, 1);
 }
 
 static void
@@ -105,6 +106,7 @@ every_key(void **state)
 	    "backend = ipset\n"
 	    "ports = 22 2222\n"
 	    "sync_interval = 30s\n"
+	    "realtime = no\n"
 	    "\n"), 0);
 	assert_int_equal(c->lb.n, 0);
 	assert_int_equal(c->cfg.maxretry, 4);
@@ -124,6 +126,7 @@ every_key(void **state)
 	assert_int_equal(c->cfg.nports, 2);
 	assert_int_equal(c->cfg.ports[1], 2222);
 	assert_int_equal(c->cfg.sync_interval, 30);
+	assert_int_equal(c->cfg.realtime, 0);
 }
 
 static void
@@ -203,6 +206,8 @@ messages_values(void **state)
 	bad_line(c, "mapsize = 10K", "bad value \"10K\" for mapsize: expected "
 	    "a size from 1M to 64G, such as 512M");
 	bad_line(c, "sync_interval = 0", "bad value \"0\" for sync_interval");
+	bad_line(c, "realtime = 1", "bad value \"1\" for realtime: expected "
+	    "yes or no");
 }
 
 static void
@@ -384,7 +389,7 @@ shipped_file_matches_defaults(void **state)
 	static const char *keys[] = { "maxretry", "findtime", "bantime",
 	    "bantime_increment", "bantime_max", "forget_after", "ignoreip",
 	    "ipv4_prefix", "ipv6_prefix", "on_error", "db", "runtime_dir",
-	    "mapsize", "backend", "ports", "sync_interval" };
+	    "mapsize", "backend", "ports", "sync_interval", "realtime" };
 	struct cfix *c = *state;
 	struct ab_config def;
 	char path[600], line[512], text[8192] = "";
