@@ -232,7 +232,7 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 		if (strcmp(value, "yes") == 0)
 			cfg->realtime = 1;
 		else if (strcmp(value, "no") == 0)
-			cfg->realtime = 1;
+			cfg->realtime = 0;
 		else {
 			expect = "yes or no";
 			goto bad_value;
