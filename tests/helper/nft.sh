@@ -163,12 +163,6 @@ tap_ok $? "after a flush, the daemon's reconcile restores the bans"
 
 daemon_stop
 tap_is "$DAEMON_RC" 0 "SIGTERM stops the daemon cleanly (exit 0)"
-C2=$AB_DIR/norealtime.conf
-sed 's/^sync_interval = .*/&\nrealtime = no/' "$C" >"$C2"
-daemon_start "$NS" "$C2"
-tap_like "$(chrt -p "$DAEMON_PID")" "policy: SCHED_OTHER" \
-    "realtime = no: the daemon keeps the ordinary policy"
-daemon_stop
 tap_ok "$(test -e "$AB_DIR/run/wake.sock"; echo $((1 - $?)))" \
     "and it removes its socket"
 tap_ok "$(has_elem "$NS" v4 203.0.113.50; echo $?)" \
@@ -184,6 +178,12 @@ tap_ok "$(has_elem "$NS" v4 203.0.113.50; echo $?)" \
 
 # --- 10 000 bans from stdin, one transaction ---------------------------------
 daemon_stop	# only the command's own transactions are counted below
+CR=$AB_DIR/norealtime.conf
+sed 's/^sync_interval = .*/&\nrealtime = no/' "$C" >"$CR"
+daemon_start "$NS" "$CR"
+tap_like "$(chrt -p "$DAEMON_PID")" "policy: SCHED_OTHER" \
+    "realtime = no: the daemon keeps the ordinary policy"
+daemon_stop
 $N timeout 20 nft monitor >"$AB_DIR/monitor.txt" 2>&1 &
 mon=$!
 AB_PIDS+=("$mon")
