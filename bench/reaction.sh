@@ -8,6 +8,8 @@
 #                  (realtime = yes, the default)
 #   autoban-ordinary  the same with realtime = no and the daemon at nice 0,
 #                  the class and priority of the other tools' daemons
+#   autoban-nice   realtime = no at the unit's Nice= (-10): the fallback
+#                  when the kernel refuses SCHED_FIFO
 #   fail2ban       Debian's package, sshd jail, nftables-multiport action,
 #                  pyinotify backend on auth.log
 #   sshguard       Debian's package, nftables backend (sshg-fw-nft-sets),
@@ -30,7 +32,7 @@ MD=$RESULTS/reaction.md
 : >"$MD"
 ATTACKERS=${BENCH_ATTACKERS:-50}
 PAR=${BENCH_PARALLEL:-10}
-DEFENCES=${BENCH_DEFENCES:-"autoban autoban-ordinary fail2ban sshguard"}
+DEFENCES=${BENCH_DEFENCES:-"autoban autoban-ordinary autoban-nice fail2ban sshguard"}
 
 bench_apt fail2ban sshguard python3-pyinotify hydra sshpass openssh-server
 . "$AB_TOP/tests/e2e/env.sh"
@@ -173,7 +175,11 @@ md "## Reaction against a real sshd" "" \
     "Command: \`bash bench/reaction.sh\` (BENCH_RUNS=$RUNS, $ATTACKERS attackers, $PAR at a time)." \
     "Policy for all: maxretry 4, findtime 10m, bantime 1h.  Versions:" \
     "fail2ban $(pkg_version fail2ban), sshguard $(pkg_version sshguard)," \
-    "OpenSSH $(pkg_version openssh-server), hydra $(pkg_version hydra)." ""
+    "OpenSSH $(pkg_version openssh-server), hydra $(pkg_version hydra)." "" \
+    "autoban is as installed: the daemon sets itself to SCHED_FIFO 1" \
+    "(\`realtime = yes\`, the default).  autoban-ordinary: \`realtime = no\` at" \
+    "nice 0, like the other tools' daemons.  autoban-nice: \`realtime = no\` at" \
+    "the unit's Nice=-10, the fallback when the kernel refuses SCHED_FIFO." ""
 declare -A p50s p99s guesses
 for d in $DEFENCES; do p50s[$d]=""; p99s[$d]=""; guesses[$d]=""; done
 
@@ -181,10 +187,13 @@ for r in $(seq 1 "$RUNS"); do
 	for d in $DEFENCES; do
 		E=$W/run$r-$d
 		export E_SSHD_SYSLOG=1 E_V4_SOURCES=$((ATTACKERS > 40 ? ATTACKERS : 40))
-		kind=${d%-ordinary}
+		kind=${d%%-*}
 		unset E_BH_NICE
 		rt="realtime = yes"
-		[ "$d" != "$kind" ] && export E_BH_NICE=0 && rt="realtime = no"
+		case $d in
+		autoban-ordinary) export E_BH_NICE=0; rt="realtime = no" ;;
+		autoban-nice) rt="realtime = no" ;;	# the unit's Nice=
+		esac
 		if [ "$kind" = autoban ]; then
 			unset E_STACK E_NO_BANHELPER
 			export E_MODULE_ARGS=debug

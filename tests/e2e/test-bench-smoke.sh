@@ -27,7 +27,7 @@ done
 run reaction BENCH_ATTACKERS=2 BENCH_PARALLEL=2
 tap_is "$?" 0 "reaction runs to the end"
 md=$(cat "$R/reaction.md" 2>/dev/null)
-for d in autoban autoban-ordinary fail2ban sshguard; do
+for d in autoban autoban-ordinary autoban-nice fail2ban sshguard; do
 	tap_like "$md" "^\| $d \| [0-9.]+ " "reaction measures $d's time to the kernel"
 done
 tap_like "$md" "^\| autoban \| [^|]+\| [^|]+\| 4 \(4-4\) \|" \
