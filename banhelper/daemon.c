@@ -281,9 +281,6 @@ set_realtime(struct bh *bh)
 		    "priority (SCHED_FIFO 1): %s; running at the ordinary "
 		    "priority, where bans may wait for a busy CPU "
 		    "(realtime = no silences this)", strerror(errno));
-	else if ((sched_getscheduler(0) & ~SCHED_RESET_ON_FORK) != SCHED_FIFO)
-		ab_logf(&bh->log, LOG_WARNING, "SCHED_FIFO was set but does not "
-		    "read back: running at the ordinary priority");
 }
 
 int
