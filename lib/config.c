@@ -172,6 +172,21 @@ valid_path(const char *s)
 	return s[0] == '/' && strlen(s) < AB_PATH_MAX;
 }
 
+/*
+ * "WHERE line N" for a message.  Only an error needs it: the module reads
+ * the configuration on every login, so it is not formatted for keys that
+ * are fine.
+ */
+static const char *
+where_line(char *buf, size_t len, const char *where, unsigned line)
+{
+	if (line > 0)
+		snprintf(buf, len, "%s line %u", where, line);
+	else
+		snprintf(buf, len, "%s", where);
+	return buf;
+}
+
 int
 config_set(struct ab_config *cfg, const char *key, const char *value,
     const char *where, unsigned line, const struct ab_log *log)
@@ -180,11 +195,6 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 	const char *expect = NULL;
 	unsigned long u;
 	int64_t d;
-
-	if (line > 0)
-		snprintf(loc, sizeof(loc), "%s line %u", where, line);
-	else
-		snprintf(loc, sizeof(loc), "%s", where);
 
 #define DURATION(name, lo)						\
 	if (strcmp(key, #name) == 0) {					\
@@ -289,18 +299,21 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 			cfg->nports = saved;
 		}
 		ab_logf(log, LOG_ERR, "%s: %s: bad item \"%s\": expected %s "
-		    "(line ignored)", loc, key, ab_escape(bad, ev, sizeof(ev)),
+		    "(line ignored)", where_line(loc, sizeof(loc), where, line),
+		    key, ab_escape(bad, ev, sizeof(ev)),
 		    is_ip ? "an IP address or ADDR/LEN (at most 256 entries)" :
 		    "a TCP port from 1 to 65535 (at most 32)");
 		return AB_ECONFIG;
 	}
-	ab_logf(log, LOG_ERR, "%s: unknown key \"%s\" (ignored)", loc,
+	ab_logf(log, LOG_ERR, "%s: unknown key \"%s\" (ignored)",
+	    where_line(loc, sizeof(loc), where, line),
 	    ab_escape(key, ek, sizeof(ek)));
 	return AB_ECONFIG;
 
 bad_value:
 	ab_logf(log, LOG_ERR, "%s: bad value \"%s\" for %s: expected %s "
-	    "(keeping the previous value)", loc,
+	    "(keeping the previous value)",
+	    where_line(loc, sizeof(loc), where, line),
 	    ab_escape(value, ev, sizeof(ev)), key, expect);
 	return AB_ECONFIG;
 }
@@ -318,22 +331,35 @@ trim(char *s)
 	return s;
 }
 
-/* Parse the text of a config file; buf is modified. */
+/*
+ * Parse the text of a config file; buf is modified.  Blank and comment
+ * lines, most of a shipped file, cost one scan for their end: the module
+ * reads this file on every login.
+ */
 static int
 parse_text(struct ab_config *cfg, char *buf, const char *where,
     const struct ab_log *log)
 {
-	char *line = buf, ek[64];
+	char *line = buf, ek[64], fw[AB_PATH_MAX + 32];
 	unsigned lineno = 0;
 	int rc = 0;
 
+	snprintf(fw, sizeof(fw), "file %s", where);
 	while (line != NULL) {
-		char *next = strchr(line, '\n'), *hash, *eq, *key, *val;
+		char *next, *hash, *eq, *key, *val;
 		size_t i;
 
-		if (next != NULL)
-			*next++ = '\0';
 		lineno++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '#' || *line == '\n' || *line == '\0' ||
+		    (*line == '\r' && (line[1] == '\n' || line[1] == '\0'))) {
+			if ((next = strchr(line, '\n')) != NULL)
+				next++;
+			goto next_line;
+		}
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
 		if ((hash = strchr(line, '#')) != NULL)
 			*hash = '\0';
 		line = trim(line);
@@ -360,13 +386,8 @@ parse_text(struct ab_config *cfg, char *buf, const char *where,
 			rc = AB_ECONFIG;
 			goto next_line;
 		}
-		{
-			char fw[AB_PATH_MAX + 32];
-
-			snprintf(fw, sizeof(fw), "file %s", where);
-			if (config_set(cfg, key, val, fw, lineno, log) != 0)
-				rc = AB_ECONFIG;
-		}
+		if (config_set(cfg, key, val, fw, lineno, log) != 0)
+			rc = AB_ECONFIG;
 next_line:
 		line = next;
 	}

@@ -257,6 +257,53 @@ line_numbers(void **state)
 	assert_int_equal(c->cfg.maxretry, 3);	/* good lines still apply */
 }
 
+/*
+ * Blank and comment lines are skipped on a short path (the module reads
+ * the file on every login): indented, CRLF-ended and trailing comments
+ * still count as lines, and a line that only starts blank is parsed.
+ */
+static void
+comments_and_line_ends(void **state)
+{
+	struct cfix *c = *state;
+	char text[4096], want[600];
+	size_t len = 0;
+	int i;
+
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+	    "# shipped header\r\n\r\n   # indented\n\t# tabbed\n \t \n");
+	for (i = 0; i < 40; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "#bantime = %dm\n", i + 1);
+	/* line 46 */
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+	    "\tmaxretry = 7   # trailing comment\r\n"
+	    "  findtime=2m\n"
+	    "\rbantime = 3h\n"
+	    "#\n"
+	    "colour = blue\n"
+	    "ports = 22 # no newline at the end");
+	assert_int_equal(load(c, text), AB_ECONFIG);
+	assert_int_equal(c->cfg.maxretry, 7);
+	assert_int_equal(c->cfg.findtime, 120);
+	assert_int_equal(c->cfg.bantime, 3600);	/* line 48 was refused */
+	assert_int_equal(c->cfg.nports, 1);
+	assert_int_equal(c->cfg.ports[0], 22);
+	snprintf(want, sizeof(want), "file %s line 48: bad key \"\\x0dbantime\" "
+	    "(ignored)", c->path);
+	assert_logged(&c->lb, want);
+	snprintf(want, sizeof(want), "file %s line 50: unknown key \"colour\"",
+	    c->path);
+	assert_logged(&c->lb, want);
+	assert_int_equal(c->lb.n, 2);	/* the comments said nothing */
+
+	/* Only comments and blanks: nothing changes, nothing is said. */
+	config_defaults(&c->cfg);
+	assert_int_equal(load(c, "# a\n\n  # b\r\n\t\n#"), 0);
+	assert_int_equal(c->lb.n, 0);
+	assert_int_equal(c->cfg.maxretry, 5);
+}
+
 static void
 untrusted_files(void **state)
 {
@@ -433,6 +480,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(messages_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(messages_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(line_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(comments_and_line_ends, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(untrusted_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(odd_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(module_arguments, setup, teardown),
