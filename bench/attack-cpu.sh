@@ -33,7 +33,7 @@ one_source() {	# one_source N: TRIES failed logins from source N
 	return 0
 }
 
-md "## sshd's CPU under attack" "" \
+md "## sshd's CPU under attack" "" "$(run_stamp)" "" \
     "Command: \`bash bench/attack-cpu.sh\` (BENCH_RUNS=$RUNS): $SOURCES sources" \
     "(one IPv6 /64 each), $TRIES connections each with one wrong password," \
     "$PAR sources at a time; maxretry 4." ""

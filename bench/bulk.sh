@@ -83,7 +83,7 @@ for i in json.load(sys.stdin)["nftables"]:
 print(n)'
 }
 
-md "## Bulk loads" "" \
+md "## Bulk loads" "" "$(run_stamp)" "" \
     "Command: \`bash bench/bulk.sh\` (BENCH_RUNS=$RUNS).  nftables $(pkg_version nftables)," \
     "fail2ban $(pkg_version fail2ban)." "" \
     "| operation | elements | seconds: median (min-max) | nft -f same elements: median | ratio to nft -f per run: median (min-max) | peak RSS KiB (median) |" \

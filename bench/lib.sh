@@ -65,6 +65,21 @@ bench_apt() {
 
 stats() { python3 "$BENCH_DIR/stats.py"; }
 
+# When and on what this harness ran: the line under each section's
+# heading, so a section kept from an earlier run (run-all.sh with
+# BENCH_ONLY) still says which run it is.
+run_stamp() {
+	local c
+	c=$(git -C "$AB_TOP" rev-parse --short HEAD 2>/dev/null) || c=unknown
+	[ -n "$(git -C "$AB_TOP" status --porcelain --untracked-files=no \
+	    2>/dev/null)" ] && c="$c with uncommitted changes"
+	echo "Run on $(date -u +%Y-%m-%d) at commit $c; $(machine_short)."
+}
+
+machine_short() {
+	echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
+}
+
 # md LINE...: append to this harness's markdown fragment
 md() { printf '%s\n' "$@" >>"$MD"; }
 

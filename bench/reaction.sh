@@ -171,7 +171,7 @@ else:
 EOF
 }
 
-md "## Reaction against a real sshd" "" \
+md "## Reaction against a real sshd" "" "$(run_stamp)" "" \
     "Command: \`bash bench/reaction.sh\` (BENCH_RUNS=$RUNS, $ATTACKERS attackers, $PAR at a time)." \
     "Policy for all: maxretry 4, findtime 10m, bantime 1h.  Versions:" \
     "fail2ban $(pkg_version fail2ban), sshguard $(pkg_version sshguard)," \

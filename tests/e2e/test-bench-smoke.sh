@@ -21,7 +21,8 @@ tap_is "$?" 0 "pam-cost runs to the end"
 md=$(cat "$R/pam-cost.md" 2>/dev/null)
 for s in empty faillock abl autoban; do
 	tap_like "$md" "^\| $s \| [0-9]+ \(" "pam-cost reports ops/s for $s"
-	tap_like "$md" "^\| $s \| [0-9]+ / [0-9]+ \|" "pam-cost reports instructions for $s"
+	tap_like "$md" "^\| $s \| [0-9]+ / [0-9]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \|$" \
+	    "pam-cost reports instructions for $s, alone and with sshd's libraries"
 done
 
 run reaction BENCH_ATTACKERS=2 BENCH_PARALLEL=2
@@ -52,6 +53,29 @@ tap_like "$(cat "$R/attack-cpu.log")" "with autoban: .*passwords checked: 12$" \
     "attack-cpu: with autoban, 4 of each source's 6 passwords were checked"
 tap_like "$(cat "$R/attack-cpu.log")" "without autoban: .*passwords checked: 18$" \
     "attack-cpu: without it, all 6 were"
+# The document: every section from this run's results, each with its
+# run's stamp; a section with no new results is kept from the document.
+doc=$R/BENCHMARKS.md
+out=$(BENCH_ONLY=none BENCH_DOC=$doc bash "$top/bench/run-all.sh" 2>&1)
+tap_is "$?" 0 "run-all.sh assembles the document from the results"
+for h in "## Cost per PAM transaction" "## Reaction against a real sshd" \
+    "## Bulk loads" "## sshd's CPU under attack" "## Against the targets"; do
+	tap_ok "$(grep -qxF "$h" "$doc"; echo $?)" "the document has \"$h\""
+done
+tap_is "$(grep -c '^Run on [0-9-]* at commit ' "$doc")" 4 \
+    "each harness's section says when and at which commit it ran"
+before=$(awk '/^## Reaction/{on=1} /^## Bulk/{on=0} on' "$doc")
+mv "$R/reaction.md" "$R/reaction.md.away"
+out=$(BENCH_ONLY=none BENCH_DOC=$doc bash "$top/bench/run-all.sh" 2>&1)
+tap_like "$out" "reaction: no new results; its section is kept" \
+    "a section with no new results is said to be kept"
+tap_is "$(awk '/^## Reaction/{on=1} /^## Bulk/{on=0} on' "$doc")" "$before" \
+    "... and is kept as it was"
+out=$(BENCH_ONLY=none BENCH_DOC=$R/fresh.md bash "$top/bench/run-all.sh" 2>&1)
+tap_like "$(cat "$R/fresh.md")" "Not run: \`bash bench/reaction.sh\` produces it" \
+    "with no earlier document, a missing section says how to produce it"
+mv "$R/reaction.md.away" "$R/reaction.md"
+
 if [ "$TAP_FAILED" -ne 0 ]; then
 	for f in "$R"/*.log; do echo "--- $f" >&2; tail -n 8 "$f" >&2; done
 fi
