@@ -76,8 +76,23 @@ struct ab_store {
 	const struct ab_log *log;
 	int dirfd[2];
 	int tmpfs[2];
-	char epath[2][AB_PATH_MAX + 16];	/* escaped, for messages */
+	char epath[2][AB_PATH_MAX + 16];	/* see store_epath() */
 };
+
+/*
+ * A store directory's path, escaped for a message.  Escaped on first use:
+ * every login opens both stores, and only an error needs the text.
+ */
+static const char *
+store_epath(struct ab_store *st, int which)
+{
+	char *e = st->epath[which];
+
+	if (e[0] == '\0')
+		ab_escape(which == BANS ? st->cfg->db : st->cfg->runtime_dir, e,
+		    sizeof(st->epath[which]));
+	return e;
+}
 
 /* The meta record "plens": how many ban records each prefix length has. */
 struct meta_plens {
@@ -227,7 +242,7 @@ static void
 log_mdb(struct db *db, const char *op, int rc)
 {
 	ab_logf(db->st->log, LOG_ERR, "%s %s: %s: %s",
-	    store_names[db->which].what, db->st->epath[db->which], op,
+	    store_names[db->which].what, store_epath(db->st, db->which), op,
 	    mdb_strerror(rc));
 }
 
@@ -256,33 +271,47 @@ mdb_to_ab(int rc)
 	return AB_ESTORE;
 }
 
-/* Judge an open file: owner root or us, no group/other write, right type. */
-static int
-check_fd(struct ab_store *st, int fd, int want_dir, const char *what,
-    const char *name)
+/* What check_fd's messages call the file: see there. */
+static const char *
+fd_name(struct ab_store *st, int which, const char *file)
 {
+	return file != NULL ? file : store_epath(st, which);
+}
+
+/*
+ * Judge an open file: owner root or us, no group/other write, right type.
+ * file is the data file's name in store which's directory, or NULL for
+ * that directory itself.
+ */
+static int
+check_fd(struct ab_store *st, int fd, int which, const char *file)
+{
+	const char *what = store_names[which].what;
+	int want_dir = file == NULL;
 	struct stat sb;
 
 	if (fstat(fd, &sb) != 0) {
 		int rc = -errno;
 
-		ab_logf(st->log, LOG_ERR, "%s %s: fstat: %s", what, name,
-		    strerror(-rc));
+		ab_logf(st->log, LOG_ERR, "%s %s: fstat: %s", what,
+		    fd_name(st, which, file), strerror(-rc));
 		return rc;
 	}
 	if (want_dir ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode)) {
 		ab_logf(st->log, LOG_ERR, "%s %s is not a %s: refusing it",
-		    what, name, want_dir ? "directory" : "regular file");
+		    what, fd_name(st, which, file),
+		    want_dir ? "directory" : "regular file");
 		return AB_EUNTRUSTED;
 	}
 	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
 		ab_logf(st->log, LOG_ERR, "%s %s is owned by uid %u, not root: "
-		    "refusing it", what, name, (unsigned)sb.st_uid);
+		    "refusing it", what, fd_name(st, which, file),
+		    (unsigned)sb.st_uid);
 		return AB_EUNTRUSTED;
 	}
 	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
 		ab_logf(st->log, LOG_ERR, "%s %s is writable by group or other "
-		    "(mode %03o): refusing it", what, name,
+		    "(mode %03o): refusing it", what, fd_name(st, which, file),
 		    (unsigned)(sb.st_mode & 0777));
 		return AB_EUNTRUSTED;
 	}
@@ -297,14 +326,13 @@ dir_open(struct ab_store *st, int which, const char *path)
 	struct statfs sf;
 	int fd, rc;
 
-	ab_escape(path, st->epath[which], sizeof(st->epath[which]));
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		/* First use: create the last component only, 0700. */
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 			rc = -errno;
 			ab_logf(st->log, LOG_ERR, "%s %s: cannot create: %s",
-			    what, st->epath[which], strerror(-rc));
+			    what, store_epath(st, which), strerror(-rc));
 			return rc;
 		}
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -314,7 +342,7 @@ dir_open(struct ab_store *st, int which, const char *path)
 		rc = -errno;
 		if (rc == -ELOOP) {
 			ab_logf(st->log, LOG_ERR, "%s %s is a symlink: "
-			    "refusing it", what, st->epath[which]);
+			    "refusing it", what, store_epath(st, which));
 			return AB_EUNTRUSTED;
 		}
 		if (rc == -ENOTDIR) {
@@ -322,16 +350,16 @@ dir_open(struct ab_store *st, int which, const char *path)
 
 			/* O_DIRECTORY reports a symlink as ENOTDIR: say which. */
 			ab_logf(st->log, LOG_ERR, "%s %s is %s: refusing it",
-			    what, st->epath[which], lstat(path, &sb) == 0 &&
+			    what, store_epath(st, which), lstat(path, &sb) == 0 &&
 			    S_ISLNK(sb.st_mode) ? "a symlink" :
 			    "not a directory");
 			return AB_EUNTRUSTED;
 		}
-		ab_logf(st->log, LOG_ERR, "%s %s: %s", what, st->epath[which],
-		    strerror(-rc));
+		ab_logf(st->log, LOG_ERR, "%s %s: %s", what,
+		    store_epath(st, which), strerror(-rc));
 		return rc;
 	}
-	if ((rc = check_fd(st, fd, 1, what, st->epath[which])) != 0) {
+	if ((rc = check_fd(st, fd, which, NULL)) != 0) {
 		close(fd);
 		return rc;
 	}
@@ -457,7 +485,7 @@ counts_set_aside(struct ab_store *st)
 	    name) == 0)
 		ab_logf(st->log, LOG_ERR, "counts store %s/%s was not a valid "
 		    "LMDB file: kept as %s, starting a new one (counts are "
-		    "volatile)", st->epath[COUNTS], AB_COUNTS_FILE, name);
+		    "volatile)", store_epath(st, COUNTS), AB_COUNTS_FILE, name);
 }
 
 /* Check, or on a new store write, the layout version. */
@@ -486,17 +514,37 @@ db_check_format(struct db *db)
 	}
 	if (v.mv_size != sizeof(fmt)) {
 		ab_logf(db->st->log, LOG_ERR, "%s %s: bad format record",
-		    store_names[db->which].what, db->st->epath[db->which]);
+		    store_names[db->which].what, store_epath(db->st, db->which));
 		return AB_ECORRUPT;
 	}
 	memcpy(&fmt, v.mv_data, sizeof(fmt));
 	if (fmt > STORE_FORMAT) {
 		ab_logf(db->st->log, LOG_ERR, "%s %s has layout %u; this "
 		    "version reads up to %u", store_names[db->which].what,
-		    db->st->epath[db->which], fmt, STORE_FORMAT);
+		    store_epath(db->st, db->which), fmt, STORE_FORMAT);
 		return AB_EVERSION;
 	}
 	return 0;
+}
+
+/* "/proc/self/fd/N" into buf (32 bytes), for fd >= 0: two per login, so
+ * written out by hand rather than through snprintf. */
+static void
+proc_fd_path(char *buf, int fd)
+{
+	static const char pre[] = "/proc/self/fd/";
+	char digits[12];
+	int n = 0;
+
+	memcpy(buf, pre, sizeof(pre) - 1);
+	buf += sizeof(pre) - 1;
+	do {
+		digits[n++] = (char)('0' + fd % 10);
+		fd /= 10;
+	} while (fd > 0);
+	while (n > 0)
+		*buf++ = digits[--n];
+	*buf = '\0';
 }
 
 /*
@@ -526,16 +574,17 @@ again:
 		rc = -errno;
 		if (!write && rc == -ENOENT)
 			return 1;	/* never written: empty */
-		ab_logf(st->log, LOG_ERR, "%s %s/%s: %s", what, st->epath[which],
+		ab_logf(st->log, LOG_ERR, "%s %s/%s: %s", what,
+		    store_epath(st, which),
 		    file, rc == -ELOOP ? "is a symlink: refusing it" :
 		    strerror(-rc));
 		return rc == -ELOOP ? AB_EUNTRUSTED : rc;
 	}
-	if ((rc = check_fd(st, db->fd, 0, what, file)) != 0)
+	if ((rc = check_fd(st, db->fd, which, file)) != 0)
 		goto release;
 	if ((rc = lock_wait(db->fd, write ? F_WRLCK : F_RDLCK)) != 0) {
 		ab_logf(st->log, LOG_ERR, "%s %s: lock: %s", what,
-		    st->epath[which], ab_strerror(rc));
+		    store_epath(st, which), ab_strerror(rc));
 		goto release;
 	}
 	if ((rc = mdb_env_create(&db->env)) != 0 ||
@@ -557,7 +606,7 @@ again:
 		flags |= MDB_NOSYNC | MDB_WRITEMAP;
 	else
 		flags |= MDB_NOMETASYNC;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", db->fd);
+	proc_fd_path(path, db->fd);
 	rc = mdb_env_open(db->env, path, flags, 0600);
 	if (rc != 0) {
 		log_mdb(db, "open", rc);
@@ -579,9 +628,9 @@ again:
 	if (rc == 0)
 		rc = mdb_dbi_open(db->txn, which == BANS ? "bans" : "counts",
 		    write ? MDB_CREATE : 0, &db->main);
-	if (rc == 0 && which == BANS)
-		rc = mdb_dbi_open(db->txn, "changes", write ? MDB_CREATE : 0,
-		    &db->changes);
+	/* Readers of the change log open it themselves (store_changes). */
+	if (rc == 0 && which == BANS && write)
+		rc = mdb_dbi_open(db->txn, "changes", MDB_CREATE, &db->changes);
 	if (rc != 0) {
 		log_mdb(db, "open tables", rc);
 		rc = mdb_to_ab(rc);
@@ -733,7 +782,7 @@ ban_get(struct db *db, const struct ab_addr *prefix, struct ab_ban *rec)
 
 		/* One bad record must not stop logins: treat it as absent. */
 		ab_logf(db->st->log, LOG_ERR, "ban store %s: record %s is "
-		    "malformed (%zu bytes): ignoring it", db->st->epath[BANS],
+		    "malformed (%zu bytes): ignoring it", store_epath(db->st, BANS),
 		    addr_format(prefix, a, sizeof(a)), v.mv_size);
 		memset(rec, 0, sizeof(*rec));
 		rec->prefix = *prefix;
@@ -978,12 +1027,12 @@ store_ban_update_many(struct ab_store *st, const struct ab_addr *prefixes,
 			break;
 		/* Full map: prune what no longer matters and try once more. */
 		ab_logf(st->log, LOG_WARNING, "ban store %s is full: pruning",
-		    st->epath[BANS]);
+		    store_epath(st, BANS));
 		store_prune(st, (int64_t)time(NULL), 10000, NULL, NULL);
 	}
 	if (rc == AB_EFULL)
 		ab_logf(st->log, LOG_ERR, "ban store %s is full even after "
-		    "pruning: raise mapsize", st->epath[BANS]);
+		    "pruning: raise mapsize", store_epath(st, BANS));
 	return rc;
 }
 
@@ -1077,7 +1126,7 @@ ban_walk_cb(const MDB_val *k, const MDB_val *v, void *arg)
 	if (key_parse(k->mv_data, k->mv_size, &rec.prefix) != 0 ||
 	    ban_decode(v, &rec) != 0) {
 		ab_logf(w->st->log, LOG_ERR, "ban store %s: skipping a "
-		    "malformed record", w->st->epath[BANS]);
+		    "malformed record", store_epath(w->st, BANS));
 		return 0;
 	}
 	return w->fn(&rec, w->arg);
@@ -1131,6 +1180,11 @@ store_changes(struct ab_store *st, uint64_t since, uint64_t *last,
 		/* The store was replaced: the caller must reconcile fully. */
 		db_end(&db, 0);
 		return AB_ENOTFOUND;
+	}
+	if ((rc = mdb_dbi_open(db.txn, "changes", 0, &db.changes)) != 0) {
+		log_mdb(&db, "open tables", rc);
+		db_end(&db, 0);
+		return mdb_to_ab(rc);
 	}
 	if ((rc = mdb_cursor_open(db.txn, db.changes, &cur)) != 0) {
 		log_mdb(&db, "cursor", rc);
@@ -1271,7 +1325,7 @@ counts_drop_all(struct ab_store *st)
 		log_mdb(&db, "empty", rc);
 	db_end(&db, rc == 0);
 	ab_logf(st->log, LOG_ERR, "counts store %s was full after pruning: "
-	    "emptied it (raise mapsize)", st->epath[COUNTS]);
+	    "emptied it (raise mapsize)", store_epath(st, COUNTS));
 }
 
 int
@@ -1315,7 +1369,7 @@ store_count_update(struct ab_store *st, const struct ab_addr *unit,
 		 */
 		if (attempt == 0) {
 			ab_logf(st->log, LOG_WARNING, "counts store %s is "
-			    "full: pruning", st->epath[COUNTS]);
+			    "full: pruning", store_epath(st, COUNTS));
 			store_prune(st, (int64_t)time(NULL), 100000, NULL,
 			    NULL);
 		} else {

@@ -105,7 +105,7 @@ static void
 untrusted_directories(void **state)
 {
 	struct fixture *f = *state;
-	char *real = path_in(f, "", "real");
+	char *real = path_in(f, "", "real"), want[700];
 
 	/* db is a symlink to a good directory */
 	assert_int_equal(mkdir(real, 0700), 0);
@@ -134,6 +134,14 @@ untrusted_directories(void **state)
 	snprintf(f->cfg.db, sizeof(f->cfg.db), "%s/no/such", f->dir);
 	expect_open_fails(f, -ENOENT, "cannot create: No such file or "
 	    "directory");
+
+	/* A message names the directory with its odd bytes escaped. */
+	snprintf(f->cfg.db, sizeof(f->cfg.db), "%s/odd\x1b" "dir", f->dir);
+	assert_int_equal(mkdir(f->cfg.db, 0700), 0);
+	assert_int_equal(chmod(f->cfg.db, 0770), 0);
+	snprintf(want, sizeof(want), "ban store %s/odd\\x1bdir is writable "
+	    "by group or other (mode 770): refusing it", f->dir);
+	expect_open_fails(f, AB_EUNTRUSTED, want);
 }
 
 static void
