@@ -72,6 +72,8 @@ EOF
 	    "$W/fl" "$W/fl" >"$C/faillock"
 	printf 'auth required %s config=%s\nauth required pam_deny.so\n' \
 	    "$ABL" "$W/abl/pam_abl.conf" >"$C/abl"
+	printf 'auth required pam_exec.so quiet /bin/sleep 3600\nauth required pam_deny.so\n' \
+	    >"$C/stall"
 	if [ "$h" -gt 1 ]; then
 		# A server under attack also has bans: one for every ten hosts.
 		"$AB_BUILD/bench/populate" "$W/ab/autoban.conf" "$h" $((h / 10)) \
@@ -86,13 +88,41 @@ EOF
 
 ratio() { python3 -c "print('%.3f' % ($1 / $2))"; }
 
-# instructions DRIVER STACK HOST: callgrind's count for one transaction
-instructions() {
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" -1 \
-	    -c "$C" -s "$2" -u nobody -r "$3" 2>&1 | grep -oP 'Collected : \K[0-9]+'
+# A competitor may stop making progress (pam_abl: a Berkeley DB that has
+# panicked leaves its other processes waiting forever).  Every measurement
+# runs under bounded; one that hangs is reported, not waited for.
+STACK_TIMEOUT=${BENCH_STACK_TIMEOUT:-300}
+STDERR_LOG=$W/stack.err
+# bounded CMD...: CMD, ended after STACK_TIMEOUT s (status 124) together
+# with every process it started, even one that left its process group
+# (pam_exec's children call setsid): CMD runs as the first process of a
+# PID namespace of its own, and when that one dies the kernel kills the
+# rest.  Its stderr is kept in STDERR_LOG.
+bounded() {
+	timeout -k 10 "$STACK_TIMEOUT" unshare --pid --fork --kill-child \
+	    "$@" 2>"$STDERR_LOG"
 }
 
-stacks="empty faillock abl autoban"
+# hung_note WHERE: the table's words for a measurement that hung there
+hung_note() {
+	local said
+	said=$(grep -m1 -iE 'panic|fatal|error' "$STDERR_LOG" | cut -c1-160)
+	echo "hung: $1 had not ended after $STACK_TIMEOUT s and was killed; not run again at this size${said:+ (it printed: $said)}"
+}
+
+# instructions DRIVER STACK HOST: callgrind's count for one transaction,
+# or nothing (status 124) if it hung
+instructions() {
+	bounded valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+	    "$1" -1 -c "$C" -s "$2" -u nobody -r "$3" >/dev/null
+	[ $? -eq 124 ] && return 124
+	grep -oP 'Collected : \K[0-9]+' "$STDERR_LOG"
+}
+
+# BENCH_STACKS picks some; "stall" (a module that never returns) is there
+# for the smoke test of the timeout.
+stacks=${BENCH_STACKS:-"empty faillock abl autoban"}
+case " $stacks " in *" empty "*) ;; *) stacks="empty $stacks" ;; esac
 md "## Cost per PAM transaction" "" "$(run_stamp)" "" \
     "Command: \`bash bench/pam-cost.sh\` (BENCH_RUNS=$RUNS, $TXNS transactions per run)." \
     "Each transaction in a fresh process (fork + exec of pamdrive, as sshd" \
@@ -101,8 +131,9 @@ md "## Cost per PAM transaction" "" "$(run_stamp)" "" \
 
 for h in $HOSTS; do
 	setup_state "$h"
-	skip_abl=0
-	[ "$h" -gt 10000 ] && skip_abl=1
+	# dead[STACK]: why STACK is not run (again) at this size.
+	declare -A dead=()
+	[ "$h" -gt 10000 ] && dead[abl]="not measured: filling pam_abl's database with $h hosts takes one \`pam_abl -f\` process per host"
 	for p in $PROCS; do
 		n=$((TXNS / p))
 		declare -A ops p50 p99 p999 ratio last
@@ -111,8 +142,13 @@ for h in $HOSTS; do
 			# One run: every stack once, back to back, so each ratio
 			# compares measurements taken under the same conditions.
 			for s in $stacks; do
-				[ "$s" = abl ] && [ "$skip_abl" -eq 1 ] && continue
-				out=$("$PD" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$n" -H "$h")
+				last[$s]=""
+				[ -n "${dead[$s]:-}" ] && continue
+				out=$(bounded "$PD" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$n" -H "$h")
+				if [ $? -eq 124 ]; then
+					dead[$s]=$(hung_note "run $r at $p process(es)")
+					continue
+				fi
 				last[$s]=$(echo "$out" | grep -oP 'ops=\K[0-9.]+')
 				ops[$s]+="${last[$s]} "
 				p50[$s]+="$(echo "$out" | grep -oP 'p50_us=\K[0-9]+') "
@@ -120,16 +156,17 @@ for h in $HOSTS; do
 				p999[$s]+="$(echo "$out" | grep -oP 'p999_us=\K[0-9]+') "
 			done
 			for s in $stacks; do
-				[ "$s" = abl ] && [ "$skip_abl" -eq 1 ] && continue
+				[ -n "${last[$s]}" ] && [ -n "${last[empty]}" ] || continue
 				ratio[$s]+="$(python3 -c "print(${last[$s]} / ${last[empty]})") "
 			done
 		done
 		md "### $h host(s), $p process(es)" "" \
 		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs |" \
 		    "| --- | --- | --- | --- | --- | --- |"
+		notes=()
 		for s in $stacks; do
-			if [ "$s" = abl ] && [ "$skip_abl" -eq 1 ]; then
-				md "| abl | not measured: filling pam_abl's database with $h hosts takes one \`pam_abl -f\` process per host | | | | |"
+			if [ -z "${ops[$s]// /}" ] || [ -z "${ratio[$s]// /}" ]; then
+				md "| $s | ${dead[$s]:-no run finished} | | | | |"
 				continue
 			fi
 			read -r om omin omax _ <<<"$(echo "${ops[$s]}" | stats)"
@@ -138,7 +175,11 @@ for h in $HOSTS; do
 			read -r b _ <<<"$(echo "${p99[$s]}" | stats)"
 			read -r c _ <<<"$(echo "${p999[$s]}" | stats)"
 			md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c |"
+			n_ok=$(echo "${ops[$s]}" | wc -w)
+			[ "$n_ok" -lt "$RUNS" ] &&
+			    notes+=("$s: $n_ok of $RUNS runs; ${dead[$s]:-the others did not finish}.")
 		done
+		[ ${#notes[@]} -gt 0 ] && md "" "${notes[@]}"
 		md ""
 		unset ops p50 p99 p999 ratio last
 	done
@@ -152,14 +193,20 @@ for h in $HOSTS; do
 	host=2001:db8:0:5::1
 	declare -A ir irs
 	for s in $stacks; do
-		[ "$s" = abl ] && [ "$skip_abl" -eq 1 ] && continue
-		v1=$(instructions "$PD" "$s" "$host")
-		v2=$(instructions "$PD" "$s" "$host")
+		if [ -n "${dead[$s]:-}" ]; then
+			md "| $s | ${dead[$s]} | | | |"
+			continue
+		fi
+		if ! v1=$(instructions "$PD" "$s" "$host") ||
+		    ! v2=$(instructions "$PD" "$s" "$host") ||
+		    ! irs[$s]=$(instructions "$PDS" "$s" "$host"); then
+			md "| $s | $(hung_note "callgrind's run") | | | |"
+			continue
+		fi
 		ir[$s]=$v2
-		irs[$s]=$(instructions "$PDS" "$s" "$host")
 		md "| $s | $v1 / $v2 | $(ratio "$v2" "${ir[empty]}") | ${irs[$s]} | $(ratio "${irs[$s]}" "${irs[empty]}") |"
 	done
-	unset ir irs
+	unset ir irs dead
 	md "" "Store size on disk at $h host(s): autoban bans $(du -sk "$W/ab/db" | cut -f1) KiB," \
 	    "counts $(du -sk "$W/ab/run" | cut -f1) KiB (tmpfs); pam_faillock $(du -sk "$W/fl" | cut -f1) KiB;" \
 	    "pam_abl $(du -sk "$W/abl" | cut -f1) KiB." ""

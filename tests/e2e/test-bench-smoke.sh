@@ -25,6 +25,18 @@ for s in empty faillock abl autoban; do
 	    "pam-cost reports instructions for $s, alone and with sshd's libraries"
 done
 
+# A stack that never returns is reported as hung and killed with all its
+# processes; the run goes on.
+run pam-cost BENCH_TXNS=4 BENCH_PROCS=1 BENCH_HOSTS=1 BENCH_STACKS="stall" \
+    BENCH_STACK_TIMEOUT=3 BENCH_RESULTS="$R/stall"
+tap_is "$?" 0 "pam-cost with a stack that hangs runs to the end"
+md=$(cat "$R/stall/pam-cost.md" 2>/dev/null)
+tap_like "$md" "^\| stall \| hung: run 1 at 1 process\(es\) had not ended after 3 s and was killed" \
+    "the hung stack is reported as such"
+tap_like "$md" "^\| empty \| [0-9]+ \(" "the other stacks are still measured"
+tap_is "$(ps -eo args= | grep -cx '/bin/sleep 3600')" 0 \
+    "nothing of the hung stack is left running"
+
 run reaction BENCH_ATTACKERS=2 BENCH_PARALLEL=2
 tap_is "$?" 0 "reaction runs to the end"
 md=$(cat "$R/reaction.md" 2>/dev/null)
