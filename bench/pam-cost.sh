@@ -74,10 +74,12 @@ EOF
 	    "$ABL" "$W/abl/pam_abl.conf" >"$C/abl"
 	printf 'auth required pam_exec.so quiet /bin/sleep 3600\nauth required pam_deny.so\n' \
 	    >"$C/stall"
+	# Every host counted once already, and bans as a server under attack
+	# has them: one for every ten hosts (at least one, for the row of a
+	# banned host).
+	"$AB_BUILD/bench/populate" "$W/ab/autoban.conf" "$h" \
+	    $((h >= 10 ? h / 10 : 1)) >/dev/null
 	if [ "$h" -gt 1 ]; then
-		# A server under attack also has bans: one for every ten hosts.
-		"$AB_BUILD/bench/populate" "$W/ab/autoban.conf" "$h" $((h / 10)) \
-		    >/dev/null
 		if [ "$h" -le 10000 ] && [ -x "$ABLCLI" ]; then
 			for i in $(seq 0 $((h - 1))); do
 				printf '2001:db8:%x:%x::1\n' $((i >> 16)) $((i & 65535))
@@ -127,29 +129,82 @@ md "## Cost per PAM transaction" "" "$(run_stamp)" "" \
     "Command: \`bash bench/pam-cost.sh\` (BENCH_RUNS=$RUNS, $TXNS transactions per run)." \
     "Each transaction in a fresh process (fork + exec of pamdrive, as sshd" \
     "does per connection); the password module is pam_deny, the user" \
-    "\`nobody\`, hosts 2001:db8:x:y::1 (one /64 each)." ""
+    "\`nobody\`, hosts 2001:db8:x:y::1 (one /64 each).  autoban reads the" \
+    "shipped autoban.conf (maxretry 5).  Each run counts hosts the runs" \
+    "before it did not, so with 10 000 hosts or more every transaction is" \
+    "a failure counted below maxretry; with 1 host, that host is banned after" \
+    "5 failures and the rest of the run measures refusing it (the column" \
+    "\"refused\" gives the PAM_MAXTRIES results of each run)." ""
 
 for h in $HOSTS; do
 	setup_state "$h"
 	# dead[STACK]: why STACK is not run (again) at this size.
 	declare -A dead=()
 	[ "$h" -gt 10000 ] && dead[abl]="not measured: filling pam_abl's database with $h hosts takes one \`pam_abl -f\` process per host"
+	# The runs count hosts 0 to h-2 and leave the last one to callgrind
+	# (with 1 host they share it).
+	next_first=0 run_hosts=$((h > 1 ? h - 1 : 1))
+	# Instructions first, before any run has counted a host: one
+	# transaction in a fresh process, under callgrind, for the last host of
+	# the filled store (counted once by populate), twice to show it
+	# repeats: its 2nd and 3rd failures, so both are counted, neither bans
+	# (the run with sshd's libraries is its 4th).
+	md "### $h host(s): instructions" "" \
+	    "Instructions per transaction at $h host(s) (callgrind, whole process;" \
+	    "twice, to show it repeats; the last two columns in a process that" \
+	    "also loads sshd's ${#sshd_libs[@]} libraries, as sshd's own does).  Each" \
+	    "transaction is a failure counted for a host below maxretry; the" \
+	    "last row is autoban refusing a host it has banned:" "" \
+	    "| stack | instructions | ratio to empty | with sshd's libraries | ratio to empty |" \
+	    "| --- | --- | --- | --- | --- |"
+	host=$(printf '2001:db8:%x:%x::1' $(((h - 1) >> 16)) $(((h - 1) & 65535)))
+	declare -A ir irs
+	for s in $stacks "autoban-banned"; do
+		st=$s hs=$host
+		# populate's first ban: 2001:db8:8000:0::/64
+		[ "$s" = autoban-banned ] && st=autoban hs=2001:db8:8000:0::1
+		case " $stacks " in *" $st "*) ;; *) continue ;; esac
+		if [ -n "${dead[$st]:-}" ]; then
+			md "| $s | ${dead[$st]} | | | |"
+			continue
+		fi
+		if ! v1=$(instructions "$PD" "$st" "$hs") ||
+		    ! v2=$(instructions "$PD" "$st" "$hs") ||
+		    ! irs[$s]=$(instructions "$PDS" "$st" "$hs"); then
+			md "| $s | $(hung_note "callgrind's run") | | | |"
+			continue
+		fi
+		ir[$s]=$v2
+		md "| $s | $v1 / $v2 | $(ratio "$v2" "${ir[empty]}") | ${irs[$s]} | $(ratio "${irs[$s]}" "${irs[empty]}") |"
+	done
+	unset ir irs
+	md ""
 	for p in $PROCS; do
 		n=$((TXNS / p))
-		declare -A ops p50 p99 p999 ratio last
-		for s in $stacks; do ops[$s]=""; p50[$s]=""; p99[$s]=""; p999[$s]=""; ratio[$s]=""; done
+		declare -A ops p50 p99 p999 ratio last refused
+		for s in $stacks; do ops[$s]=""; p50[$s]=""; p99[$s]=""; p999[$s]=""; ratio[$s]=""; refused[$s]=""; done
 		for r in $(seq 1 "$RUNS"); do
+			# Each run starts at the host after the last one the
+			# previous run counted (-F), so with many hosts every
+			# transaction is a failure counted below maxretry (at
+			# 10 000 hosts and 5 runs a host is counted at most 3
+			# times).  With one host, that host is banned after
+			# maxretry failures and the rest are refusals.  The
+			# "refused" column shows which path a row measured.
+			first=$next_first
+			next_first=$((next_first + TXNS))
 			# One run: every stack once, back to back, so each ratio
 			# compares measurements taken under the same conditions.
 			for s in $stacks; do
 				last[$s]=""
 				[ -n "${dead[$s]:-}" ] && continue
-				out=$(bounded "$PD" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$n" -H "$h")
+				out=$(bounded "$PD" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$n" -H "$run_hosts" -F "$first")
 				if [ $? -eq 124 ]; then
 					dead[$s]=$(hung_note "run $r at $p process(es)")
 					continue
 				fi
 				last[$s]=$(echo "$out" | grep -oP 'ops=\K[0-9.]+')
+				refused[$s]+="$(echo "$out" | grep -oP 'maxtries=\K[0-9]+') "
 				ops[$s]+="${last[$s]} "
 				p50[$s]+="$(echo "$out" | grep -oP 'p50_us=\K[0-9]+') "
 				p99[$s]+="$(echo "$out" | grep -oP 'p99_us=\K[0-9]+') "
@@ -161,12 +216,12 @@ for h in $HOSTS; do
 			done
 		done
 		md "### $h host(s), $p process(es)" "" \
-		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs |" \
-		    "| --- | --- | --- | --- | --- | --- |"
+		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs | refused (PAM_MAXTRIES) of $n per run |" \
+		    "| --- | --- | --- | --- | --- | --- | --- |"
 		notes=()
 		for s in $stacks; do
 			if [ -z "${ops[$s]// /}" ] || [ -z "${ratio[$s]// /}" ]; then
-				md "| $s | ${dead[$s]:-no run finished} | | | | |"
+				md "| $s | ${dead[$s]:-no run finished} | | | | | |"
 				continue
 			fi
 			read -r om omin omax _ <<<"$(echo "${ops[$s]}" | stats)"
@@ -174,40 +229,17 @@ for h in $HOSTS; do
 			read -r a _ <<<"$(echo "${p50[$s]}" | stats)"
 			read -r b _ <<<"$(echo "${p99[$s]}" | stats)"
 			read -r c _ <<<"$(echo "${p999[$s]}" | stats)"
-			md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c |"
+			md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c | $(echo ${refused[$s]} | tr ' ' '/') |"
 			n_ok=$(echo "${ops[$s]}" | wc -w)
 			[ "$n_ok" -lt "$RUNS" ] &&
 			    notes+=("$s: $n_ok of $RUNS runs; ${dead[$s]:-the others did not finish}.")
 		done
 		[ ${#notes[@]} -gt 0 ] && md "" "${notes[@]}"
 		md ""
-		unset ops p50 p99 p999 ratio last
+		unset ops p50 p99 p999 ratio last refused
 	done
-	# Instructions: one transaction in a fresh process, under callgrind,
-	# for a host inside the filled store; twice, to show it repeats.
-	md "Instructions per transaction at $h host(s) (callgrind, whole process;" \
-	    "twice, to show it repeats; the last two columns in a process that" \
-	    "also loads sshd's ${#sshd_libs[@]} libraries, as sshd's own does):" "" \
-	    "| stack | instructions | ratio to empty | with sshd's libraries | ratio to empty |" \
-	    "| --- | --- | --- | --- | --- |"
-	host=2001:db8:0:5::1
-	declare -A ir irs
-	for s in $stacks; do
-		if [ -n "${dead[$s]:-}" ]; then
-			md "| $s | ${dead[$s]} | | | |"
-			continue
-		fi
-		if ! v1=$(instructions "$PD" "$s" "$host") ||
-		    ! v2=$(instructions "$PD" "$s" "$host") ||
-		    ! irs[$s]=$(instructions "$PDS" "$s" "$host"); then
-			md "| $s | $(hung_note "callgrind's run") | | | |"
-			continue
-		fi
-		ir[$s]=$v2
-		md "| $s | $v1 / $v2 | $(ratio "$v2" "${ir[empty]}") | ${irs[$s]} | $(ratio "${irs[$s]}" "${irs[empty]}") |"
-	done
-	unset ir irs dead
-	md "" "Store size on disk at $h host(s): autoban bans $(du -sk "$W/ab/db" | cut -f1) KiB," \
+	unset dead
+	md "Store size on disk at $h host(s): autoban bans $(du -sk "$W/ab/db" | cut -f1) KiB," \
 	    "counts $(du -sk "$W/ab/run" | cut -f1) KiB (tmpfs); pam_faillock $(du -sk "$W/fl" | cut -f1) KiB;" \
 	    "pam_abl $(du -sk "$W/abl" | cut -f1) KiB." ""
 done

@@ -5,8 +5,12 @@
  * benchmarks (throughput and latency).
  *
  *   pamdrive -c CONFDIR -s SERVICE [-u USER] [-p PASSWORD] [-r RHOST |
- *            -H HOSTS [-b v4|v6]] [-n N] [-P PROCS] [-T THREADS] [-S] [-E]
- *            [-v]
+ *            -H HOSTS [-b v4|v6] [-F FIRST]] [-n N] [-P PROCS] [-T THREADS]
+ *            [-S] [-E] [-v]
+ *
+ * With -H, transaction k of worker w comes from host number
+ * (FIRST + w * N + k) mod HOSTS (FIRST 0 by default), so that runs given
+ * different FIRSTs count different hosts.
  *
  * -E runs every transaction in a fresh process (fork and exec of pamdrive
  * itself), as sshd does per connection: libraries and modules are loaded
@@ -32,7 +36,7 @@
 
 struct opts {
 	const char *confdir, *service, *user, *password, *rhost, *base;
-	long hosts, n;
+	long hosts, n, first;
 	int procs, threads, setcred, verbose, exec, one;
 	const char *self;
 };
@@ -184,7 +188,7 @@ work(void *arg)
 		double t0 = now_us();
 		int rc, r;
 
-		host_name(o, (w->index * o->n + k) % o->hosts, host,
+		host_name(o, (o->first + w->index * o->n + k) % o->hosts, host,
 		    sizeof(host));
 		rc = o->exec ? transaction_exec(o, host) : transaction(o, host);
 		if (rc < 0) {
@@ -242,15 +246,15 @@ cmp_double(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { NULL, NULL, "tester", "wrong", NULL, "v6", 1, 1, 1,
-	    1, 0, 0, 0, 0, NULL };
+	struct opts o = { NULL, NULL, "tester", "wrong", NULL, "v6", 1, 1, 0,
+	    1, 1, 0, 0, 0, 0, NULL };
 	pthread_mutexattr_t ma;
 	struct shared *sh;
 	size_t total, size;
 	double t0, secs;
 	int c, p;
 
-	while ((c = getopt(argc, argv, "1c:s:u:p:r:H:b:n:P:T:SEv")) != -1) {
+	while ((c = getopt(argc, argv, "1c:s:u:p:r:H:b:F:n:P:T:SEv")) != -1) {
 		switch (c) {
 		case 'c': o.confdir = optarg; break;
 		case 's': o.service = optarg; break;
@@ -259,6 +263,7 @@ main(int argc, char **argv)
 		case 'r': o.rhost = optarg; break;
 		case 'H': o.hosts = atol(optarg); break;
 		case 'b': o.base = optarg; break;
+		case 'F': o.first = atol(optarg); break;
 		case 'n': o.n = atol(optarg); break;
 		case 'P': o.procs = atoi(optarg); break;
 		case 'T': o.threads = atoi(optarg); break;
@@ -272,7 +277,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (o.confdir == NULL || o.service == NULL || o.hosts < 1 ||
-	    o.n < 1 || o.procs < 1 || o.threads < 1 || o.threads > 64) {
+	    o.first < 0 || o.n < 1 || o.procs < 1 || o.threads < 1 || o.threads > 64) {
 		fprintf(stderr, "pamdrive: need -c CONFDIR -s SERVICE and "
 		    "positive counts\n");
 		return 2;
