@@ -67,12 +67,15 @@ stats() { python3 "$BENCH_DIR/stats.py"; }
 
 # When and on what this harness ran: the line under each section's
 # heading, so a section kept from an earlier run (run-all.sh with
-# BENCH_ONLY) still says which run it is.
+# BENCH_ONLY) still says which run it is.  docs/BENCHMARKS.md is the
+# benchmarks' own output (run-all.sh writes it after each call), so a
+# change there alone is not a change to what is measured.
 run_stamp() {
 	local c
 	c=$(git -C "$AB_TOP" rev-parse --short HEAD 2>/dev/null) || c=unknown
 	[ -n "$(git -C "$AB_TOP" status --porcelain --untracked-files=no \
-	    2>/dev/null)" ] && c="$c with uncommitted changes"
+	    -- . ':(exclude)docs/BENCHMARKS.md' 2>/dev/null)" ] &&
+	    c="$c with uncommitted changes"
 	echo "Run on $(date -u +%Y-%m-%d) at commit $c; $(machine_short)."
 }
 
