@@ -171,7 +171,9 @@ for h in $HOSTS; do
 		if ! v1=$(instructions "$PD" "$st" "$hs") ||
 		    ! v2=$(instructions "$PD" "$st" "$hs") ||
 		    ! irs[$s]=$(instructions "$PDS" "$st" "$hs"); then
-			md "| $s | $(hung_note "callgrind's run") | | | |"
+			# Not run again at this size, the timed runs neither.
+			dead[$st]=$(hung_note "callgrind's run")
+			md "| $s | ${dead[$st]} | | | |"
 			continue
 		fi
 		ir[$s]=$v2

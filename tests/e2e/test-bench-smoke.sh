@@ -46,8 +46,10 @@ run pam-cost BENCH_TXNS=4 BENCH_PROCS=1 BENCH_HOSTS=1 BENCH_STACKS="stall" \
     BENCH_STACK_TIMEOUT=3 BENCH_RESULTS="$R/stall"
 tap_is "$?" 0 "pam-cost with a stack that hangs runs to the end"
 md=$(cat "$R/stall/pam-cost.md" 2>/dev/null)
-tap_like "$md" "^\| stall \| hung: run 1 at 1 process\(es\) had not ended after 3 s and was killed" \
+tap_like "$md" "^\| stall \| hung: callgrind's run had not ended after 3 s and was killed" \
     "the hung stack is reported as such"
+tap_is "$(grep -c "^| stall | hung: callgrind's run had not ended" "$R/stall/pam-cost.md")" 2 \
+    "... and is not run again at that size (instructions, then 1 process)"
 tap_like "$md" "^\| empty \| [0-9]+ \(" "the other stacks are still measured"
 tap_is "$(ps -eo args= | grep -cx '/bin/sleep 3600')" 0 \
     "nothing of the hung stack is left running"
