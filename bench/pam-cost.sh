@@ -47,6 +47,10 @@ cc -O2 -o "$PDS" "$AB_TOP/tests/pam/pamdrive.c" -Wl,--no-as-needed \
 C=$W/pam.d
 mkdir -p "$C"
 
+host_name() {	# host_name I: host number I as pamdrive -H and populate name it
+	printf '2001:db8:%x:%x::1\n' $(($1 >> 16)) $(($1 & 65535))
+}
+
 setup_state() {	# setup_state HOSTS: fresh stores holding HOSTS hosts
 	local h=$1
 	rm -rf "$W/ab" "$W/fl" "$W/abl"
@@ -79,12 +83,9 @@ EOF
 	# banned host).
 	"$AB_BUILD/bench/populate" "$W/ab/autoban.conf" "$h" \
 	    $((h >= 10 ? h / 10 : 1)) >/dev/null
-	if [ "$h" -gt 1 ]; then
-		if [ "$h" -le 10000 ] && [ -x "$ABLCLI" ]; then
-			for i in $(seq 0 $((h - 1))); do
-				printf '2001:db8:%x:%x::1\n' $((i >> 16)) $((i & 65535))
-			done | xargs -P 2 -n 200 sh -c 'for x; do "$0" -f -H "$x" '"$W/abl/pam_abl.conf"' >/dev/null 2>&1; done' "$ABLCLI"
-		fi
+	if [ "$h" -gt 1 ] && [ "$h" -le 10000 ] && [ -x "$ABLCLI" ]; then
+		for i in $(seq 0 $((h - 1))); do host_name "$i"; done |
+		    xargs -P 2 -n 200 sh -c 'for x; do "$0" -f -H "$x" '"$W/abl/pam_abl.conf"' >/dev/null 2>&1; done' "$ABLCLI"
 	fi
 }
 
@@ -157,7 +158,7 @@ for h in $HOSTS; do
 	    "last row is autoban refusing a host it has banned:" "" \
 	    "| stack | instructions | ratio to empty | with sshd's libraries | ratio to empty |" \
 	    "| --- | --- | --- | --- | --- |"
-	host=$(printf '2001:db8:%x:%x::1' $(((h - 1) >> 16)) $(((h - 1) & 65535)))
+	host=$(host_name $((h - 1)))
 	declare -A ir irs
 	for s in $stacks "autoban-banned"; do
 		st=$s hs=$host

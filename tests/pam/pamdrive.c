@@ -277,7 +277,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (o.confdir == NULL || o.service == NULL || o.hosts < 1 ||
-	    o.first < 0 || o.n < 1 || o.procs < 1 || o.threads < 1 || o.threads > 64) {
+	    o.first < 0 || o.n < 1 || o.procs < 1 || o.threads < 1 ||
+	    o.threads > 64) {
 		fprintf(stderr, "pamdrive: need -c CONFDIR -s SERVICE and "
 		    "positive counts\n");
 		return 2;
