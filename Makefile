@@ -48,7 +48,8 @@ endif
 LIB_SRC	= lib/util.c lib/addr.c lib/config.c lib/store.c lib/policy.c lib/wake.c
 LIB_OBJ	= $(LIB_SRC:%.c=$(B)/obj/%.o)
 
-MOD_SRC	= pam_module/pam_autoban.c
+# cold.c: libc functions bound on first call, not on every load.
+MOD_SRC	= pam_module/pam_autoban.c pam_module/cold.c
 MOD_OBJ	= $(MOD_SRC:%.c=$(B)/obj/%.o)
 MODULE	= $(B)/pam_autoban.so
 
@@ -57,7 +58,7 @@ HELPER_SRC = banhelper/main.c banhelper/cli.c banhelper/daemon.c \
 HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/obj/%.o)
 HELPER	= $(B)/banhelper
 
-UNIT_TESTS = test_addr test_config test_policy test_store test_util
+UNIT_TESTS = test_addr test_cold test_config test_policy test_store test_util
 UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
 TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam \
 	  $(B)/tests/nft_race.so
@@ -75,9 +76,14 @@ $(B)/libautoban.a: $(LIB_OBJ)
 # The module: only pam_sm_* exported, no undefined symbols, and never
 # libnftables (GPL-2, and it exits on out-of-memory).  Two load segments
 # instead of four (noseparate-code): it is mapped on every connection.
+# No start files: their only work in a C module without atexit handlers is
+# four weak imports (__cxa_finalize, __gmon_start__, the two _ITM_ ones)
+# that the dynamic linker looks up, mostly in vain, on every load; the
+# module's constructor runs from .init_array without them.
 $(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map \
 	  $(if $(filter 1,$(LMDB_STATIC)),$(B)/obj/pam_module/lmdb_link.o)
-	$(CC) -shared -o $@ $(MOD_OBJ) $(B)/libautoban.a $(MOD_LMDB) \
+	$(CC) -shared -nostartfiles -o $@ $(MOD_OBJ) $(B)/libautoban.a \
+	  $(MOD_LMDB) \
 	  -Wl,--version-script=pam_module/exports.map -Wl,-z,defs $(LDHARDEN) \
 	  -Wl,-z,noseparate-code $(LDFLAGS) -lpam
 
@@ -88,6 +94,13 @@ $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
 $(B)/tests/%: tests/unit/%.c $(B)/libautoban.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/libautoban.a -lcmocka -llmdb -lpthread
+
+# cold.c's forwarders, linked in so that this program's calls reach them.
+$(B)/tests/test_cold: tests/unit/test_cold.c $(B)/obj/pam_module/cold.o \
+	  $(B)/libautoban.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/pam_module/cold.o \
+	  $(B)/libautoban.a -lcmocka -llmdb -ldl
 
 $(B)/tests/pamdrive: tests/pam/pamdrive.c
 	@mkdir -p $(@D)

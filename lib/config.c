@@ -6,6 +6,7 @@
  * let one bad line change a value (the previous value is kept and the
  * line is logged with file and line number).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -418,7 +419,7 @@ config_load(struct ab_config *cfg, const char *path, int required,
 		ab_logf(log, LOG_ERR, "config %s: %s", epath, strerror(-rc));
 		return rc;
 	}
-	if (fstat(fd, &sb) != 0) {
+	if (fstatat(fd, "", &sb, AT_EMPTY_PATH) != 0) {	/* fstat */
 		rc = -errno;
 		ab_logf(log, LOG_ERR, "config %s: fstat: %s", epath,
 		    strerror(-rc));

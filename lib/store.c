@@ -168,6 +168,17 @@ mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* time(NULL), through the clock call the module imports anyway (each
+ * import costs a symbol lookup per login: see pam_module/cold.c). */
+static int64_t
+wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 static size_t
 key_make(const struct ab_addr *a, uint8_t *k)
 {
@@ -290,7 +301,7 @@ check_fd(struct ab_store *st, int fd, int which, const char *file)
 	int want_dir = file == NULL;
 	struct stat sb;
 
-	if (fstat(fd, &sb) != 0) {
+	if (fstatat(fd, "", &sb, AT_EMPTY_PATH) != 0) {	/* fstat */
 		int rc = -errno;
 
 		ab_logf(st->log, LOG_ERR, "%s %s: fstat: %s", what,
@@ -350,8 +361,9 @@ dir_open(struct ab_store *st, int which, const char *path)
 
 			/* O_DIRECTORY reports a symlink as ENOTDIR: say which. */
 			ab_logf(st->log, LOG_ERR, "%s %s is %s: refusing it",
-			    what, store_epath(st, which), lstat(path, &sb) == 0 &&
-			    S_ISLNK(sb.st_mode) ? "a symlink" :
+			    what, store_epath(st, which),
+			    fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW)
+			    == 0 && S_ISLNK(sb.st_mode) ? "a symlink" :
 			    "not a directory");
 			return AB_EUNTRUSTED;
 		}
@@ -480,7 +492,7 @@ counts_set_aside(struct ab_store *st)
 	char name[64];
 
 	snprintf(name, sizeof(name), "%s.broken-%lld", AB_COUNTS_FILE,
-	    (long long)time(NULL));
+	    (long long)wall_s());
 	if (renameat(st->dirfd[COUNTS], AB_COUNTS_FILE, st->dirfd[COUNTS],
 	    name) == 0)
 		ab_logf(st->log, LOG_ERR, "counts store %s/%s was not a valid "
@@ -868,7 +880,7 @@ change_add(struct db *db, const uint8_t *kb, size_t klen, uint64_t old_seq,
 	for (i = 0; i < 8; i++)
 		ck[i] = (uint8_t)(seq >> (56 - 8 * i));
 	memset(&cv, 0, sizeof(cv));
-	cv.time = (int64_t)time(NULL);
+	cv.time = wall_s();
 	cv.klen = (uint8_t)klen;
 	memcpy(cv.key, kb, klen);
 	v.mv_size = sizeof(cv);
@@ -955,7 +967,7 @@ ban_update_txn(struct db *db, const struct ab_addr *prefix, store_ban_fn fn,
 		if ((rc = plens_adjust(db, prefix, -1)) != 0)
 			return rc;
 		/* An unexpired ban leaving must leave the kernel too. */
-		if (old.until > (int64_t)time(NULL)) {
+		if (old.until > wall_s()) {
 			uint64_t seq;
 
 			return change_add(db, kb, k.mv_size, old.seq, &seq);
@@ -1028,7 +1040,7 @@ store_ban_update_many(struct ab_store *st, const struct ab_addr *prefixes,
 		/* Full map: prune what no longer matters and try once more. */
 		ab_logf(st->log, LOG_WARNING, "ban store %s is full: pruning",
 		    store_epath(st, BANS));
-		store_prune(st, (int64_t)time(NULL), 10000, NULL, NULL);
+		store_prune(st, wall_s(), 10000, NULL, NULL);
 	}
 	if (rc == AB_EFULL)
 		ab_logf(st->log, LOG_ERR, "ban store %s is full even after "
@@ -1370,7 +1382,7 @@ store_count_update(struct ab_store *st, const struct ab_addr *unit,
 		if (attempt == 0) {
 			ab_logf(st->log, LOG_WARNING, "counts store %s is "
 			    "full: pruning", store_epath(st, COUNTS));
-			store_prune(st, (int64_t)time(NULL), 100000, NULL,
+			store_prune(st, wall_s(), 100000, NULL,
 			    NULL);
 		} else {
 			counts_drop_all(st);

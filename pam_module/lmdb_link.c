@@ -10,21 +10,14 @@
  * Why this file: Debian builds liblmdb.a as PIE code, which a shared object
  * can take, except for one PC-relative reference to libc's data symbol
  * stderr (LMDB prints an assertion message to it just before abort()).  A
- * hidden stderr defined here satisfies that reference; the constructor
- * points it at libc's stream.  Nothing else in the module uses stderr.
+ * hidden stderr defined here satisfies that reference.  It stays NULL:
+ * LMDB's only use of it is that message, and the __fprintf_chk that formats
+ * it is cold.c's, which takes a NULL stream as libc's stderr and looks that
+ * up then (a constructor that copied libc's stream here cost a dlsym on
+ * every load).  Nothing else in the module uses stderr.
  * Build with LMDB_STATIC=0 to link liblmdb.so instead (and drop this file).
  */
-#define _GNU_SOURCE
-#include <dlfcn.h>
 #include <stdio.h>
 
 #undef stderr
 __attribute__((visibility("hidden"))) FILE *stderr;
-
-__attribute__((constructor)) static void
-lmdb_link_init(void)
-{
-	FILE **libc_stderr = dlsym(RTLD_DEFAULT, "stderr");
-
-	stderr = libc_stderr != NULL ? *libc_stderr : NULL;
-}

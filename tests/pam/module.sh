@@ -18,6 +18,20 @@ case "$needed" in
 *) tap_ok 0 "the module links neither libnftables nor libcap ($needed)" ;;
 esac
 
+# pam_module/cold.c's functions are bound when called, not imported: each
+# import is a symbol lookup on every login (libpam loads with RTLD_NOW).
+cold=$(sed -nE 's/^FORWARD\([^,]+, ([a-z_]+),.*/\1/p; s/^(abort|__[a-z]+_chk)\(.*/\1/p' \
+    "$(dirname "$0")/../../pam_module/cold.c" | sort -u)
+imports=$(nm -D --undefined-only "$mod" | awk '{sub(/@.*/, "", $2); print $2}')
+both=$(comm -12 <(echo "$cold") <(echo "$imports" | sort -u) | tr '\n' ' ')
+tap_is "$(echo "$cold" | wc -l):$both" "36:" \
+    "the module imports none of the 36 functions cold.c binds on first call"
+case " $(echo $imports) " in
+*" __cxa_finalize "*|*" __gmon_start__ "*|*" _ITM_"*)
+	tap_ok 1 "no start-file imports (__cxa_finalize, __gmon_start__, _ITM_*)" ;;
+*)	tap_ok 0 "no start-file imports (__cxa_finalize, __gmon_start__, _ITM_*)" ;;
+esac
+
 mkdir -p "$t/pam.d" "$t/run"
 cat >"$t/autoban.conf" <<CONF
 maxretry = 5
