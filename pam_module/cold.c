@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,17 @@ FORWARD(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n),
 FORWARD(int, posix_memalign, (void **p, size_t a, size_t n), (p, a, n),
     return ENOMEM)
 
+/* LMDB's kernel check (only for kernels before 4), its file copy, its ID
+ * lists grown past their first allocation.  A strtol that cannot run
+ * reads no digits. */
+FORWARD(long, strtol, (const char *restrict p, char **restrict end,
+    int base), (p, end, base),
+    do { if (end != NULL) *end = (char *)(uintptr_t)p; errno = ENOSYS;
+    return 0; } while (0))
+FORWARD(off_t, lseek, (int fd, off_t off, int whence), (fd, off, whence),
+    FAIL_ERRNO)
+FORWARD(void *, realloc, (void *p, size_t n), (p, n), return NULL)
+
 /* LMDB options the module does not set (MDB_NORDAHEAD, a synced
  * MDB_WRITEMAP, MDB_NOSYNC off with a write map) and its vectored write of
  * many dirty pages. */
@@ -129,7 +141,9 @@ FORWARD(ssize_t, writev, (int fd, const struct iovec *v, int n), (fd, v, n),
     FAIL_ERRNO)
 
 /* The module's own rare paths: a store directory to create, a broken
- * counts file to set aside, an error to describe. */
+ * counts file to set aside, an error to describe, a file not owned by
+ * root (an owner check that cannot ask refuses the file). */
+FORWARD(uid_t, geteuid, (void), (), return (uid_t)-1)
 FORWARD(int, mkdir, (const char *path, mode_t mode), (path, mode),
     FAIL_ERRNO)
 FORWARD(int, renameat, (int ofd, const char *o, int nfd, const char *n),

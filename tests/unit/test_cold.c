@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 /* &NAME here is cold.c's, not libc's: the call below really forwards. */
@@ -32,6 +33,10 @@ bound_here(void **state)
 	ASSERT_OURS(mkdir);
 	ASSERT_OURS(renameat);
 	ASSERT_OURS(strerror);
+	ASSERT_OURS(geteuid);
+	ASSERT_OURS(strtol);
+	ASSERT_OURS(lseek);
+	ASSERT_OURS(realloc);
 	ASSERT_OURS(abort);
 	ASSERT_OURS(__fprintf_chk);
 	ASSERT_OURS(__sprintf_chk);
@@ -182,6 +187,39 @@ files_and_maps(void **state)
 	assert_int_equal(mkdir(path, 0700), -1);
 	assert_int_equal(errno, EEXIST);
 	assert_string_equal(strerror(ENOENT), "No such file or directory");
+	assert_int_equal(geteuid(), (uid_t)syscall(SYS_geteuid));
+}
+
+static void
+numbers_seeks_memory(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], *end = NULL, *p, *q;
+	int fd;
+
+	/* LMDB reads "3.10" of a kernel release this way. */
+	assert_int_equal(strtol("10-generic", &end, 10), 10);
+	assert_string_equal(end, "-generic");
+	assert_int_equal(strtol("x", &end, 10), 0);
+	assert_string_equal(end, "x");
+
+	snprintf(path, sizeof(path), "%s/s", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "abcdef", 6, 0), 6);
+	assert_int_equal(lseek(fd, 0, SEEK_END), 6);
+	assert_int_equal(lseek(fd, -2, SEEK_CUR), 4);
+	assert_int_equal(lseek(-1, 0, SEEK_SET), -1);
+	assert_int_equal(errno, EBADF);
+	close(fd);
+
+	p = malloc(16);
+	assert_non_null(p);
+	memcpy(p, "kept", 5);
+	q = realloc(p, 1 << 20);	/* moved: a fresh mapping */
+	assert_non_null(q);
+	assert_string_equal(q, "kept");
+	free(q);
 }
 
 /* LMDB's assertion message: its stderr (see lmdb_link.c) is NULL. */
@@ -239,6 +277,8 @@ main(void)
 		cmocka_unit_test(signals),
 		cmocka_unit_test_setup_teardown(files_and_maps, fixture_setup,
 		    fixture_teardown),
+		cmocka_unit_test_setup_teardown(numbers_seeks_memory,
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(assertion_message, fixture_setup,
 		    fixture_teardown),
 		cmocka_unit_test(abort_aborts),
