@@ -375,7 +375,8 @@ dir_open(struct ab_store *st, int which, const char *path)
 		close(fd);
 		return rc;
 	}
-	st->tmpfs[which] = fstatfs(fd, &sf) == 0 &&
+	/* Only the counts store's sync flags depend on it (db_begin). */
+	st->tmpfs[which] = which == COUNTS && fstatfs(fd, &sf) == 0 &&
 	    ((unsigned long)sf.f_type == TMPFS_MAGIC ||
 	    (unsigned long)sf.f_type == RAMFS_MAGIC);
 	st->dirfd[which] = fd;
