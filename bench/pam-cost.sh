@@ -78,6 +78,9 @@ EOF
 	    "$ABL" "$W/abl/pam_abl.conf" >"$C/abl"
 	printf 'auth required pam_exec.so quiet /bin/sleep 3600\nauth required pam_deny.so\n' \
 	    >"$C/stall"
+	# The floor for any second module: one that loads and does nothing.
+	printf 'auth optional pam_permit.so\nauth required pam_deny.so\n' \
+	    >"$C/permit"
 	# Every host counted once already, and bans as a server under attack
 	# has them: one for every ten hosts (at least one, for the row of a
 	# banned host).
@@ -154,17 +157,19 @@ for h in $HOSTS; do
 	    "Instructions per transaction at $h host(s) (callgrind, whole process;" \
 	    "twice, to show it repeats; the last two columns in a process that" \
 	    "also loads sshd's ${#sshd_libs[@]} libraries, as sshd's own does).  Each" \
-	    "transaction is a failure counted for a host below maxretry; the" \
-	    "last row is autoban refusing a host it has banned:" "" \
+	    "transaction is a failure counted for a host below maxretry;" \
+	    "autoban-banned is autoban refusing a host it has banned, and" \
+	    "permit (for scale, not a defence) pam_permit.so in front of" \
+	    "pam_deny: a second module that loads and does nothing:" "" \
 	    "| stack | instructions | ratio to empty | with sshd's libraries | ratio to empty |" \
 	    "| --- | --- | --- | --- | --- |"
 	host=$(host_name $((h - 1)))
 	declare -A ir irs
-	for s in $stacks "autoban-banned"; do
+	for s in $stacks "autoban-banned" "permit"; do
 		st=$s hs=$host
 		# populate's first ban: 2001:db8:8000:0::/64
 		[ "$s" = autoban-banned ] && st=autoban hs=2001:db8:8000:0::1
-		case " $stacks " in *" $st "*) ;; *) continue ;; esac
+		case " $stacks permit " in *" $st "*) ;; *) continue ;; esac
 		if [ -n "${dead[$st]:-}" ]; then
 			md "| $s | ${dead[$st]} | | | |"
 			continue
