@@ -78,8 +78,8 @@ $(B)/libautoban.a: $(LIB_OBJ)
 # instead of four (noseparate-code): it is mapped on every connection.
 # No start files: their only work in a C module without atexit handlers is
 # four weak imports (__cxa_finalize, __gmon_start__, the two _ITM_ ones)
-# that the dynamic linker looks up, mostly in vain, on every load; the
-# module's constructor runs from .init_array without them.
+# that the dynamic linker looks up, mostly in vain, on every load (a
+# constructor, should one be added, still runs from .init_array).
 $(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map \
 	  $(if $(filter 1,$(LMDB_STATIC)),$(B)/obj/pam_module/lmdb_link.o)
 	$(CC) -shared -nostartfiles -o $@ $(MOD_OBJ) $(B)/libautoban.a \

@@ -1383,8 +1383,7 @@ store_count_update(struct ab_store *st, const struct ab_addr *unit,
 		if (attempt == 0) {
 			ab_logf(st->log, LOG_WARNING, "counts store %s is "
 			    "full: pruning", store_epath(st, COUNTS));
-			store_prune(st, wall_s(), 100000, NULL,
-			    NULL);
+			store_prune(st, wall_s(), 100000, NULL, NULL);
 		} else {
 			counts_drop_all(st);
 		}

@@ -5,7 +5,7 @@
  * Why: libpam loads every module with RTLD_NOW and sshd loads it afresh for
  * every connection, so each libc function the module imports costs a
  * symbol lookup through every library of sshd's process on every login
- * (about 800 instructions each with libpam and libc alone, more in sshd),
+ * (about 750 instructions each with libpam and libc alone, more in sshd),
  * whether it is called or not.  Most of the module's imports come from
  * Debian's liblmdb.a, which is one object: its robust mutexes, reader-table
  * thread keys and the copy thread are linked in although the module opens
@@ -24,7 +24,8 @@
  * or -1 with errno), abort() traps.
  *
  * MUST: only functions the module's common paths (counting, refusing,
- * refunding) never call.  A hot one here would cost a dlsym per call.
+ * banning, refunding) never call.  A hot one here would cost a dlsym per
+ * call.
  * tests/pam/module.sh checks that none of these names is imported;
  * tests/unit/test_cold.c calls each one through this file.
  */
