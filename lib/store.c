@@ -75,7 +75,7 @@ struct ab_store {
 	const struct ab_config *cfg;
 	const struct ab_log *log;
 	int dirfd[2];
-	int tmpfs[2];
+	int counts_tmpfs;	/* runtime_dir is tmpfs or ramfs */
 	char epath[2][AB_PATH_MAX + 16];	/* see store_epath() */
 };
 
@@ -160,11 +160,11 @@ struct change_val {
 /* ---- small helpers ------------------------------------------------------ */
 
 static int64_t
-mono_ns(void)
+clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -173,10 +173,7 @@ mono_ns(void)
 static int64_t
 wall_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
+	return clock_ns(CLOCK_REALTIME) / 1000000000;
 }
 
 static size_t
@@ -376,9 +373,10 @@ dir_open(struct ab_store *st, int which, const char *path)
 		return rc;
 	}
 	/* Only the counts store's sync flags depend on it (db_begin). */
-	st->tmpfs[which] = which == COUNTS && fstatfs(fd, &sf) == 0 &&
-	    ((unsigned long)sf.f_type == TMPFS_MAGIC ||
-	    (unsigned long)sf.f_type == RAMFS_MAGIC);
+	if (which == COUNTS)
+		st->counts_tmpfs = fstatfs(fd, &sf) == 0 &&
+		    ((unsigned long)sf.f_type == TMPFS_MAGIC ||
+		    (unsigned long)sf.f_type == RAMFS_MAGIC);
 	st->dirfd[which] = fd;
 	return 0;
 }
@@ -452,8 +450,8 @@ lock_wait(int fd, short type)
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
 			return -errno;
 		if (deadline == 0)
-			deadline = mono_ns() + LOCK_WAIT_NS;
-		else if (mono_ns() > deadline)
+			deadline = clock_ns(CLOCK_MONOTONIC) + LOCK_WAIT_NS;
+		else if (clock_ns(CLOCK_MONOTONIC) > deadline)
 			return AB_ELOCKED;
 		/*
 		 * Holders keep the lock for microseconds: yield a few times,
@@ -615,7 +613,7 @@ again:
 	flags = MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOTLS;
 	if (!write)
 		flags |= MDB_RDONLY;
-	else if (which == COUNTS && st->tmpfs[COUNTS])
+	else if (which == COUNTS && st->counts_tmpfs)
 		flags |= MDB_NOSYNC | MDB_WRITEMAP;
 	else
 		flags |= MDB_NOMETASYNC;
