@@ -9,7 +9,8 @@
 #   WERROR   -Werror by default; WERROR= to build with warnings only
 #   CFLAGS   optimisation and debug flags                  (-O2 -g)
 #   LMDB_STATIC  1: link liblmdb.a into the PAM module (see
-#            pam_module/lmdb_link.c); 0: link liblmdb.so    (1)
+#            pam_module/lmdb_link.c and lmdb_alloc.c); 0: link
+#            liblmdb.so, whose memory functions are libc's    (1)
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -39,8 +40,13 @@ B	= build
 
 LMDB_STATIC ?= 1
 LIBDIR_MA := $(shell pkg-config --variable=libdir lmdb 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
+OBJCOPY	?= objcopy
 ifeq ($(LMDB_STATIC),1)
-MOD_LMDB = $(B)/obj/pam_module/lmdb_link.o $(LIBDIR_MA)/liblmdb.a -lpthread
+# LMDB's memory functions renamed to pam_module/lmdb_alloc.c's: see there.
+LMDB_ALLOC_FNS = malloc calloc realloc free strdup posix_memalign
+MOD_LMDB_OBJ = $(B)/obj/pam_module/lmdb_link.o \
+	  $(B)/obj/pam_module/lmdb_alloc.o $(B)/obj/liblmdb-alloc.a
+MOD_LMDB = $(MOD_LMDB_OBJ) -lpthread
 else
 MOD_LMDB = -llmdb
 endif
@@ -58,7 +64,8 @@ HELPER_SRC = banhelper/main.c banhelper/cli.c banhelper/daemon.c \
 HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/obj/%.o)
 HELPER	= $(B)/banhelper
 
-UNIT_TESTS = test_addr test_cold test_config test_policy test_store test_util
+UNIT_TESTS = test_addr test_cold test_config test_lmdb_alloc test_policy \
+	  test_store test_util
 UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
 TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam \
 	  $(B)/tests/nft_race.so
@@ -81,11 +88,16 @@ $(B)/libautoban.a: $(LIB_OBJ)
 # that the dynamic linker looks up, mostly in vain, on every load (a
 # constructor, should one be added, still runs from .init_array).
 $(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map \
-	  $(if $(filter 1,$(LMDB_STATIC)),$(B)/obj/pam_module/lmdb_link.o)
+	  $(MOD_LMDB_OBJ)
 	$(CC) -shared -nostartfiles -o $@ $(MOD_OBJ) $(B)/libautoban.a \
 	  $(MOD_LMDB) \
 	  -Wl,--version-script=pam_module/exports.map -Wl,-z,defs $(LDHARDEN) \
 	  -Wl,-z,noseparate-code $(LDFLAGS) -lpam
+
+$(B)/obj/liblmdb-alloc.a: $(LIBDIR_MA)/liblmdb.a
+	@mkdir -p $(@D)
+	$(OBJCOPY) $(foreach f,$(LMDB_ALLOC_FNS),--redefine-sym $(f)=ab_lmdb_$(f)) \
+	  $< $@
 
 $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
 	$(CC) -pie -o $@ $(HELPER_OBJ) $(B)/libautoban.a $(LDHARDEN) \
@@ -101,6 +113,11 @@ $(B)/tests/test_cold: tests/unit/test_cold.c $(B)/obj/pam_module/cold.o \
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/pam_module/cold.o \
 	  $(B)/libautoban.a -lcmocka -llmdb -ldl
+
+$(B)/tests/test_lmdb_alloc: tests/unit/test_lmdb_alloc.c \
+	  $(B)/obj/pam_module/lmdb_alloc.o
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/pam_module/lmdb_alloc.o -lcmocka
 
 $(B)/tests/pamdrive: tests/pam/pamdrive.c
 	@mkdir -p $(@D)

@@ -116,19 +116,16 @@ FORWARD(int, sigwait, (const sigset_t *restrict s, int *restrict n), (s, n),
     FAIL_ERRNUM)
 FORWARD(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n),
     FAIL_ERRNO)
-FORWARD(int, posix_memalign, (void **p, size_t a, size_t n), (p, a, n),
-    return ENOMEM)
 
-/* LMDB's kernel check (only for kernels before 4), its file copy, its ID
- * lists grown past their first allocation.  A strtol that cannot run
- * reads no digits. */
+/* LMDB's kernel check (only for kernels before 4) and its file copy.  A
+ * strtol that cannot run reads no digits.  (LMDB's memory functions are
+ * lmdb_alloc.c's.) */
 FORWARD(long, strtol, (const char *restrict p, char **restrict end,
     int base), (p, end, base),
     do { if (end != NULL) *end = (char *)(uintptr_t)p; errno = ENOSYS;
     return 0; } while (0))
 FORWARD(off_t, lseek, (int fd, off_t off, int whence), (fd, off, whence),
     FAIL_ERRNO)
-FORWARD(void *, realloc, (void *p, size_t n), (p, n), return NULL)
 
 /* LMDB options the module does not set (MDB_NORDAHEAD, a synced
  * MDB_WRITEMAP, MDB_NOSYNC off with a write map) and its vectored write of

@@ -18,11 +18,15 @@
  *
  * Prints one summary line:
  *   n=... success=... auth_err=... maxtries=... other=... secs=... ops=...
- *   p50_us=... p99_us=... p999_us=...
+ *   p50_us=... p99_us=... p999_us=... heap_kb=...
+ * heap_kb is this process's malloc heap at the end (mallinfo2's arena): with
+ * -P 1 and without -E every transaction ran in this process, as every
+ * attempt of one connection runs in sshd's monitor.
  * With -v, also one line per transaction: the pam_authenticate result name.
  * Exit status 0 unless a PAM call could not be made at all.
  */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <security/pam_appl.h>
@@ -335,10 +339,11 @@ main(int argc, char **argv)
 	secs = (now_us() - t0) / 1e6;
 	qsort(sh->lat, total, sizeof(double), cmp_double);
 	printf("n=%zu success=%ld auth_err=%ld maxtries=%ld other=%ld "
-	    "secs=%.3f ops=%.1f p50_us=%.0f p99_us=%.0f p999_us=%.0f\n",
+	    "secs=%.3f ops=%.1f p50_us=%.0f p99_us=%.0f p999_us=%.0f "
+	    "heap_kb=%zu\n",
 	    total, sh->counts[R_SUCCESS], sh->counts[R_AUTH_ERR],
 	    sh->counts[R_MAXTRIES], sh->counts[R_OTHER], secs, total / secs,
 	    sh->lat[total / 2], sh->lat[total * 99 / 100],
-	    sh->lat[total * 999 / 1000]);
+	    sh->lat[total * 999 / 1000], mallinfo2().arena / 1024);
 	return sh->failed;
 }
