@@ -27,6 +27,10 @@ for s in empty faillock abl autoban autoban-banned permit; do
 	tap_like "$md" "^\| $s \| [0-9]+ / [0-9]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \|$" \
 	    "pam-cost reports instructions for $s, alone and with sshd's libraries"
 done
+for s in empty autoban permit; do
+	tap_like "$md" "^\| $s \| [0-9]+ \| [+-][0-9]+ \|$" \
+	    "pam-cost reports instructions in a warm process for $s"
+done
 section() {	# section HEADING: that section of the pam-cost report
 	awk -v h="### $1" '$0 == h {on = 1; next} /^###/ {on = 0} on' \
 	    "$R/pam-cost.md"
