@@ -8,10 +8,9 @@
  * glibc's mmap threshold, for the whole process, to that block's size.
  * From then on sshd's monitor, which runs every attempt of a connection,
  * took the next attempt's 3 MB from its heap: calloc had to clear 2 MB by
- * hand (1.1 million instructions per attempt from the second on, under
- * callgrind; 320 against 80 microseconds per transaction beside
- * pam_permit in one process) and the heap kept 5 MB.  A module must not
- * retune its host process's allocator.
+ * hand (1.77 million instructions per attempt instead of 160 000, under
+ * callgrind in one process; see bench/targets.md) and the heap kept 5 MB.
+ * A module must not retune its host process's allocator.
  *
  * How: the build renames LMDB's malloc, calloc, realloc, free, strdup and
  * posix_memalign to the functions below (objcopy --redefine-sym on a copy
@@ -20,7 +19,7 @@
  * anything tunes it; a smaller one comes from libc's malloc.  Every block
  * starts with a header saying which.  No state: safe in threads and after
  * fork.  Only LMDB calls these, and only LMDB frees what they return.
- * tests/unit/test_lmdb_alloc.c tests them; tests/pam/test_pam.c checks
+ * tests/unit/test_lmdb_alloc.c tests them; tests/pam/module.sh checks
  * that a process's heap does not grow over several attempts.
  */
 #define _GNU_SOURCE
