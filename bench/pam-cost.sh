@@ -116,30 +116,32 @@ hung_note() {
 	echo "hung: $1 had not ended after $STACK_TIMEOUT s and was killed; not run again at this size${said:+ (it printed: $said)}"
 }
 
-# instructions DRIVER STACK HOST: callgrind's count for one transaction,
-# or nothing (status 124) if it hung
-instructions() {
+# cg_count DRIVER ARGS...: callgrind's instruction count for the whole
+# run of DRIVER ARGS, or nothing (status 124) if it hung
+cg_count() {
 	bounded valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-	    "$1" -1 -c "$C" -s "$2" -u nobody -r "$3" >/dev/null
+	    "$@" >/dev/null
 	[ $? -eq 124 ] && return 124
 	grep -oP 'Collected : \K[0-9]+' "$STDERR_LOG"
 }
 
+# instructions DRIVER STACK HOST: callgrind's count for one transaction
+# in a fresh process, or nothing (status 124) if it hung
+instructions() {
+	cg_count "$1" -1 -c "$C" -s "$2" -u nobody -r "$3"
+}
+
 # warm STACK FIRST: instructions per transaction in a process that has run
-# two already (callgrind of pamdrive without -E: six transactions minus
-# two, over four), or nothing (status 124) if it hung.  Hosts from FIRST
-# on, which the store has not seen, so each is a counted failure.
+# two already (pamdrive without -E: six transactions minus two, over
+# four), or nothing (status 124) if it hung.  Hosts from FIRST on, which
+# the store has not seen, so each is a counted failure.
 warm() {
 	local n2 n6
-	n2=$(bounded valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-	    "$PD" -c "$C" -s "$1" -u nobody -n 2 -H 4000000000 -F "$2" >/dev/null)
-	[ $? -eq 124 ] && return 124
-	n2=$(grep -oP 'Collected : \K[0-9]+' "$STDERR_LOG")
-	bounded valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-	    "$PD" -c "$C" -s "$1" -u nobody -n 6 -H 4000000000 -F "$(($2 + 2))" >/dev/null
-	[ $? -eq 124 ] && return 124
-	n6=$(grep -oP 'Collected : \K[0-9]+' "$STDERR_LOG")
-	[ -n "$n2" ] && [ -n "$n6" ] && echo $(((n6 - n2) / 4))
+	n2=$(cg_count "$PD" -c "$C" -s "$1" -u nobody -n 2 -H 4000000000 \
+	    -F "$2") || return
+	n6=$(cg_count "$PD" -c "$C" -s "$1" -u nobody -n 6 -H 4000000000 \
+	    -F "$(($2 + 2))") || return
+	echo $(((n6 - n2) / 4))
 }
 
 # BENCH_STACKS picks some; "stall" (a module that never returns) is there
