@@ -61,6 +61,7 @@
 #define LOCK_WAIT_NS	(2LL * 1000000000)
 #define KEY_MAX		18		/* family, plen, 16 address bytes */
 #define CHANGE_KEEP	86400		/* seconds a change record is kept */
+#define READ_MAPSIZE	4096		/* see db_begin: LMDB raises it */
 
 enum { BANS = 0, COUNTS = 1 };
 
@@ -598,8 +599,18 @@ again:
 		    store_epath(st, which), ab_strerror(rc));
 		goto release;
 	}
+	/*
+	 * A reader maps only the committed data: LMDB raises a map size below
+	 * it to the data's size (last page + 1), and under our shared lock no
+	 * writer can add pages while it reads.  The module reads the ban
+	 * store on every login, and mapping, faulting and unmapping the
+	 * configured 1 GiB cost it more than the data's size (a lookup in a
+	 * warm process: 33 us, 21-27 us with this).  Writers get the
+	 * configured size, to grow into.
+	 */
 	if ((rc = mdb_env_create(&db->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(db->env, st->cfg->mapsize)) != 0 ||
+	    (rc = mdb_env_set_mapsize(db->env, write ? st->cfg->mapsize :
+	    READ_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(db->env, 3)) != 0) {
 		log_mdb(db, "create environment", rc);
 		rc = mdb_to_ab(rc);

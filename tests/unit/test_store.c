@@ -214,6 +214,97 @@ find_covering_bans(void **state)
 	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
 }
 
+/* The size of this process's mapping of a file named name, or 0. */
+static size_t
+mapped_size(const char *name)
+{
+	FILE *fp = fopen("/proc/self/maps", "r");
+	char line[1024];
+	size_t n = 0;
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		unsigned long lo, hi;
+		const char *slash = strrchr(line, '/');
+
+		if (slash != NULL && strncmp(slash + 1, name, strlen(name)) == 0 &&
+		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			n += hi - lo;
+	}
+	fclose(fp);
+	return n;
+}
+
+struct mapseen {
+	const char *file;
+	size_t bytes;
+};
+
+static int
+map_ban_cb(const struct ab_ban *rec, void *arg)
+{
+	struct mapseen *m = arg;
+
+	(void)rec;
+	m->bytes = mapped_size(m->file);
+	return 0;
+}
+
+static int
+map_count_cb(const struct ab_counter *rec, void *arg)
+{
+	struct mapseen *m = arg;
+
+	(void)rec;
+	m->bytes = mapped_size(m->file);
+	return 0;
+}
+
+static int
+map_write_cb(struct ab_ban *rec, int found, void *arg)
+{
+	struct mapseen *m = arg;
+
+	(void)rec;
+	(void)found;
+	m->bytes = mapped_size(m->file);
+	return AB_KEEP;
+}
+
+/*
+ * A reader maps the data a store holds, not the configured map size: the
+ * module reads the ban store on every login, and a map of 1 GiB costs it
+ * more to set up and tear down.  A writer maps the configured size.
+ */
+static void
+readers_map_the_data(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	struct mapseen m = { AB_BANS_FILE, 0 };
+	struct ab_addr p = A("198.51.100.0/24");
+	struct stat sb;
+	int64_t t = now_s();
+
+	put_ban(st, "198.51.100.7", t, t + 100);
+	assert_int_equal(add_fail(st, "198.51.100.7", t * 1000000000), 0);
+	assert_int_equal(stat(path_in(f, "db", AB_BANS_FILE), &sb), 0);
+	assert_int_equal(store_ban_foreach(st, map_ban_cb, &m), 0);
+	assert_true(m.bytes > 0);
+	assert_true(m.bytes <= (size_t)sb.st_size);
+	assert_true(m.bytes < f->cfg.mapsize);
+	assert_int_equal(mapped_size(AB_BANS_FILE), 0);	/* unmapped after */
+	m.file = AB_COUNTS_FILE;
+	m.bytes = 0;
+	assert_int_equal(store_count_foreach(st, map_count_cb, &m), 0);
+	assert_true(m.bytes > 0);
+	assert_true(m.bytes < f->cfg.mapsize);
+	m.file = AB_BANS_FILE;
+	m.bytes = 0;
+	assert_int_equal(store_ban_update(st, &p, map_write_cb, &m), 0);
+	assert_int_equal(m.bytes, f->cfg.mapsize);
+}
+
 struct changes {
 	char seen[16][AB_ADDRSTRLEN];
 	int gone[16];
@@ -815,6 +906,7 @@ main(void)
 		T(untrusted_directories),
 		T(untrusted_data_files),
 		T(find_covering_bans),
+		T(readers_map_the_data),
 		T(change_log),
 		T(many_bans_one_transaction),
 		T(change_log_out_of_order),
