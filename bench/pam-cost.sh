@@ -19,6 +19,7 @@ bench_ns "$@"
 MD=$RESULTS/pam-cost.md
 : >"$MD"
 TXNS=${BENCH_TXNS:-1200}
+CHUNKS=${BENCH_CHUNKS:-6}
 PROCS=${BENCH_PROCS:-"1 2 8"}
 HOSTS=${BENCH_HOSTS:-"1 10000 1000000"}
 
@@ -94,6 +95,27 @@ EOF
 
 ratio() { python3 -c "print('%.3f' % ($1 / $2))"; }
 
+# rotate K WORDS...: WORDS turned left by K (mod their number)
+rotate() {
+	local k=$1
+	shift
+	local a=("$@") i
+	for i in "${!a[@]}"; do
+		printf '%s\n' "${a[$(((i + k) % ${#a[@]}))]}"
+	done
+}
+
+# percentiles FILE: p50 p99 p99.9 of the latencies in FILE (one a line),
+# taken as pamdrive takes them
+percentiles() {
+	python3 -c '
+import sys
+v = sorted(float(x) for x in open(sys.argv[1]).read().split())
+n = len(v)
+print("%.0f %.0f %.0f" % (v[n // 2], v[n * 99 // 100], v[n * 999 // 1000]))
+' "$1"
+}
+
 # A competitor may stop making progress (pam_abl: a Berkeley DB that has
 # panicked leaves its other processes waiting forever).  Every measurement
 # runs under bounded; one that hangs is reported, not waited for.
@@ -157,7 +179,11 @@ md "## Cost per PAM transaction" "" "$(run_stamp)" "" \
     "before it did not, so with 10 000 hosts or more every transaction is" \
     "a failure counted below maxretry; with 1 host, that host is banned after" \
     "5 failures and the rest of the run measures refusing it (the column" \
-    "\"refused\" gives the PAM_MAXTRIES results of each run)." ""
+    "\"refused\" gives the PAM_MAXTRIES results of each run).  A run is" \
+    "split in $CHUNKS parts; in each part every stack runs back to back, in an" \
+    "order turned by one stack per part, so the machine's drift falls on" \
+    "every stack alike.  A run's ops/s is its transactions over its parts'" \
+    "summed time, its percentiles are over all its transactions." ""
 
 for h in $HOSTS; do
 	setup_state "$h"
@@ -242,30 +268,49 @@ for h in $HOSTS; do
 			# "refused" column shows which path a row measured.
 			first=$next_first
 			next_first=$((next_first + TXNS))
-			# One run: every stack once, back to back, so each ratio
-			# compares measurements taken under the same conditions.
+			# One run: its transactions in CHUNKS parts, and in each
+			# part every stack back to back, in an order turned by
+			# one stack per part, so that the machine's drift (its
+			# speed changes within seconds here) falls on every
+			# stack alike.  A stack's figures are its parts summed.
+			declare -A secs=() done_n=() mt=()
+			for s in $stacks; do rm -f "$W/lat.$s"; secs[$s]=0; done_n[$s]=0; mt[$s]=0; done
+			for c in $(seq 0 $((CHUNKS - 1))); do
+				cn=$(((n * (c + 1)) / CHUNKS - (n * c) / CHUNKS))
+				[ "$cn" -gt 0 ] || continue
+				cfirst=$((first + p * ((n * c) / CHUNKS)))
+				for s in $(rotate "$c" $stacks); do
+					[ -n "${dead[$s]:-}" ] && continue
+					out=$(bounded "$PD" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$cn" -H "$run_hosts" -F "$cfirst" -L "$W/lat.$s")
+					if [ $? -eq 124 ]; then
+						dead[$s]=$(hung_note "run $r at $p process(es)")
+						continue
+					fi
+					secs[$s]=$(python3 -c "print(${secs[$s]} + $(echo "$out" | grep -oP 'secs=\K[0-9.]+'))")
+					done_n[$s]=$((done_n[$s] + p * cn))
+					mt[$s]=$((mt[$s] + $(echo "$out" | grep -oP 'maxtries=\K[0-9]+')))
+				done
+			done
 			for s in $stacks; do
 				last[$s]=""
+				# A stack that hung in this run has no figures for it.
 				[ -n "${dead[$s]:-}" ] && continue
-				out=$(bounded "$PD" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$n" -H "$run_hosts" -F "$first")
-				if [ $? -eq 124 ]; then
-					dead[$s]=$(hung_note "run $r at $p process(es)")
-					continue
-				fi
-				last[$s]=$(echo "$out" | grep -oP 'ops=\K[0-9.]+')
-				refused[$s]+="$(echo "$out" | grep -oP 'maxtries=\K[0-9]+') "
+				last[$s]=$(python3 -c "print('%.1f' % (${done_n[$s]} / ${secs[$s]}))")
+				refused[$s]+="${mt[$s]} "
 				ops[$s]+="${last[$s]} "
-				p50[$s]+="$(echo "$out" | grep -oP 'p50_us=\K[0-9]+') "
-				p99[$s]+="$(echo "$out" | grep -oP 'p99_us=\K[0-9]+') "
-				p999[$s]+="$(echo "$out" | grep -oP 'p999_us=\K[0-9]+') "
+				read -r a b c <<<"$(percentiles "$W/lat.$s")"
+				p50[$s]+="$a "
+				p99[$s]+="$b "
+				p999[$s]+="$c "
 			done
+			unset secs done_n mt
 			for s in $stacks; do
 				[ -n "${last[$s]}" ] && [ -n "${last[empty]}" ] || continue
 				ratio[$s]+="$(python3 -c "print(${last[$s]} / ${last[empty]})") "
 			done
 		done
 		md "### $h host(s), $p process(es)" "" \
-		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs | refused (PAM_MAXTRIES) of $n per run |" \
+		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs | refused (PAM_MAXTRIES) of $((p * n)) per run |" \
 		    "| --- | --- | --- | --- | --- | --- | --- |"
 		notes=()
 		for s in $stacks; do

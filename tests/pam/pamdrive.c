@@ -6,7 +6,7 @@
  *
  *   pamdrive -c CONFDIR -s SERVICE [-u USER] [-p PASSWORD] [-r RHOST |
  *            -H HOSTS [-b v4|v6] [-F FIRST]] [-n N] [-P PROCS] [-T THREADS]
- *            [-S] [-E] [-v]
+ *            [-S] [-E] [-v] [-L FILE]
  *
  * With -H, transaction k of worker w comes from host number
  * (FIRST + w * N + k) mod HOSTS (FIRST 0 by default), so that runs given
@@ -23,6 +23,8 @@
  * -P 1 and without -E every transaction ran in this process, as every
  * attempt of one connection runs in sshd's monitor.
  * With -v, also one line per transaction: the pam_authenticate result name.
+ * With -L, every transaction's latency (us, one a line) is appended to FILE,
+ * so that runs split in parts can be summed (bench/pam-cost.sh).
  * Exit status 0 unless a PAM call could not be made at all.
  */
 #define _GNU_SOURCE
@@ -40,6 +42,7 @@
 
 struct opts {
 	const char *confdir, *service, *user, *password, *rhost, *base;
+	const char *latfile;
 	long hosts, n, first;
 	int procs, threads, setcred, verbose, exec, one;
 	const char *self;
@@ -250,15 +253,15 @@ cmp_double(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { NULL, NULL, "tester", "wrong", NULL, "v6", 1, 1, 0,
-	    1, 1, 0, 0, 0, 0, NULL };
+	struct opts o = { NULL, NULL, "tester", "wrong", NULL, "v6", NULL, 1, 1,
+	    0, 1, 1, 0, 0, 0, 0, NULL };
 	pthread_mutexattr_t ma;
 	struct shared *sh;
 	size_t total, size;
 	double t0, secs;
 	int c, p;
 
-	while ((c = getopt(argc, argv, "1c:s:u:p:r:H:b:F:n:P:T:SEv")) != -1) {
+	while ((c = getopt(argc, argv, "1c:s:u:p:r:H:b:F:n:P:T:SEvL:")) != -1) {
 		switch (c) {
 		case 'c': o.confdir = optarg; break;
 		case 's': o.service = optarg; break;
@@ -275,6 +278,7 @@ main(int argc, char **argv)
 		case 'E': o.exec = 1; break;
 		case '1': o.one = 1; break;
 		case 'v': o.verbose = 1; break;
+		case 'L': o.latfile = optarg; break;
 		default:
 			fprintf(stderr, "usage: see the top of pamdrive.c\n");
 			return 2;
@@ -337,6 +341,21 @@ main(int argc, char **argv)
 			waitpid(pids[p], NULL, 0);
 	}
 	secs = (now_us() - t0) / 1e6;
+	if (o.latfile != NULL) {
+		FILE *lf = fopen(o.latfile, "a");
+		size_t i;
+
+		if (lf == NULL) {
+			perror(o.latfile);
+			return 1;
+		}
+		for (i = 0; i < total; i++)
+			fprintf(lf, "%.0f\n", sh->lat[i]);
+		if (fclose(lf) != 0) {
+			perror(o.latfile);
+			return 1;
+		}
+	}
 	qsort(sh->lat, total, sizeof(double), cmp_double);
 	printf("n=%zu success=%ld auth_err=%ld maxtries=%ld other=%ld "
 	    "secs=%.3f ops=%.1f p50_us=%.0f p99_us=%.0f p999_us=%.0f "
