@@ -274,7 +274,7 @@ for h in $HOSTS; do
 			# speed changes within seconds here) falls on every
 			# stack alike.  A stack's figures are its parts summed.
 			declare -A secs=() done_n=() mt=()
-			for s in $stacks; do rm -f "$W/lat.$s"; secs[$s]=0; done_n[$s]=0; mt[$s]=0; done
+			for s in $stacks; do rm -f "$W/lat.$s"; secs[$s]=""; done_n[$s]=0; mt[$s]=0; done
 			for c in $(seq 0 $((CHUNKS - 1))); do
 				cn=$(((n * (c + 1)) / CHUNKS - (n * c) / CHUNKS))
 				[ "$cn" -gt 0 ] || continue
@@ -286,7 +286,7 @@ for h in $HOSTS; do
 						dead[$s]=$(hung_note "run $r at $p process(es)")
 						continue
 					fi
-					secs[$s]=$(python3 -c "print(${secs[$s]} + $(echo "$out" | grep -oP 'secs=\K[0-9.]+'))")
+					secs[$s]+="$(echo "$out" | grep -oP 'secs=\K[0-9.]+') "
 					done_n[$s]=$((done_n[$s] + p * cn))
 					mt[$s]=$((mt[$s] + $(echo "$out" | grep -oP 'maxtries=\K[0-9]+')))
 				done
@@ -295,7 +295,7 @@ for h in $HOSTS; do
 				last[$s]=""
 				# A stack that hung in this run has no figures for it.
 				[ -n "${dead[$s]:-}" ] && continue
-				last[$s]=$(python3 -c "print('%.1f' % (${done_n[$s]} / ${secs[$s]}))")
+				last[$s]=$(python3 -c "print('%.1f' % (${done_n[$s]} / sum([${secs[$s]// /,}0])))")
 				refused[$s]+="${mt[$s]} "
 				ops[$s]+="${last[$s]} "
 				read -r a b c <<<"$(percentiles "$W/lat.$s")"

@@ -93,10 +93,19 @@ blk_heap(size_t size, int zero)
 	return h + 1;
 }
 
+/* A block of size bytes, 16-aligned, by its size: mapped or from malloc. */
+static void *
+blk_new(size_t size, int zero)
+{
+	/* A fresh anonymous mapping is zero already. */
+	return size >= LMDB_ALLOC_BIG ? blk_map(size, 16) :
+	    blk_heap(size, zero);
+}
+
 void *
 ab_lmdb_malloc(size_t size)
 {
-	return size >= LMDB_ALLOC_BIG ? blk_map(size, 16) : blk_heap(size, 0);
+	return blk_new(size, 0);
 }
 
 void *
@@ -106,9 +115,7 @@ ab_lmdb_calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* A fresh anonymous mapping is zero already. */
-	size *= n;
-	return size >= LMDB_ALLOC_BIG ? blk_map(size, 16) : blk_heap(size, 1);
+	return blk_new(n * size, 1);
 }
 
 void

@@ -240,34 +240,37 @@ struct mapseen {
 	size_t bytes;
 };
 
-static int
-map_ban_cb(const struct ab_ban *rec, void *arg)
+/* For the callbacks below: how much of m->file is mapped now. */
+static void
+map_note(void *arg)
 {
 	struct mapseen *m = arg;
 
-	(void)rec;
 	m->bytes = mapped_size(m->file);
+}
+
+static int
+map_ban_cb(const struct ab_ban *rec, void *arg)
+{
+	(void)rec;
+	map_note(arg);
 	return 0;
 }
 
 static int
 map_count_cb(const struct ab_counter *rec, void *arg)
 {
-	struct mapseen *m = arg;
-
 	(void)rec;
-	m->bytes = mapped_size(m->file);
+	map_note(arg);
 	return 0;
 }
 
 static int
 map_write_cb(struct ab_ban *rec, int found, void *arg)
 {
-	struct mapseen *m = arg;
-
 	(void)rec;
 	(void)found;
-	m->bytes = mapped_size(m->file);
+	map_note(arg);
 	return AB_KEEP;
 }
 
