@@ -42,10 +42,12 @@ LMDB_STATIC ?= 1
 LIBDIR_MA := $(shell pkg-config --variable=libdir lmdb 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
 OBJCOPY	?= objcopy
 ifeq ($(LMDB_STATIC),1)
-# LMDB's memory functions renamed to pam_module/lmdb_alloc.c's: see there.
-LMDB_ALLOC_FNS = malloc calloc realloc free strdup posix_memalign
+# LMDB's memory functions renamed to pam_module/lmdb_alloc.c's, its open to
+# lmdb_open.c's: see there.
+LMDB_RENAMED_FNS = malloc calloc realloc free strdup posix_memalign open
 MOD_LMDB_OBJ = $(B)/obj/pam_module/lmdb_link.o \
-	  $(B)/obj/pam_module/lmdb_alloc.o $(B)/obj/liblmdb-alloc.a
+	  $(B)/obj/pam_module/lmdb_alloc.o $(B)/obj/pam_module/lmdb_open.o \
+	  $(B)/obj/liblmdb-alloc.a
 MOD_LMDB = $(MOD_LMDB_OBJ) -lpthread
 else
 MOD_LMDB = -llmdb
@@ -94,9 +96,9 @@ $(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map \
 	  -Wl,--version-script=pam_module/exports.map -Wl,-z,defs $(LDHARDEN) \
 	  -Wl,-z,noseparate-code $(LDFLAGS) -lpam
 
-$(B)/obj/liblmdb-alloc.a: $(LIBDIR_MA)/liblmdb.a
+$(B)/obj/liblmdb-alloc.a: $(LIBDIR_MA)/liblmdb.a Makefile
 	@mkdir -p $(@D)
-	$(OBJCOPY) $(foreach f,$(LMDB_ALLOC_FNS),--redefine-sym $(f)=ab_lmdb_$(f)) \
+	$(OBJCOPY) $(foreach f,$(LMDB_RENAMED_FNS),--redefine-sym $(f)=ab_lmdb_$(f)) \
 	  $< $@
 
 $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
@@ -115,9 +117,10 @@ $(B)/tests/test_cold: tests/unit/test_cold.c $(B)/obj/pam_module/cold.o \
 	  $(B)/libautoban.a -lcmocka -llmdb -ldl
 
 $(B)/tests/test_lmdb_alloc: tests/unit/test_lmdb_alloc.c \
-	  $(B)/obj/pam_module/lmdb_alloc.o
+	  $(B)/obj/pam_module/lmdb_alloc.o $(B)/obj/pam_module/lmdb_open.o
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/pam_module/lmdb_alloc.o -lcmocka
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/pam_module/lmdb_alloc.o \
+	  $(B)/obj/pam_module/lmdb_open.o -lcmocka
 
 $(B)/tests/pamdrive: tests/pam/pamdrive.c
 	@mkdir -p $(@D)

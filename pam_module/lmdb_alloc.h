@@ -1,6 +1,7 @@
 /*
- * lmdb_alloc.h - what liblmdb.a's malloc, calloc, realloc, free, strdup and
- * posix_memalign are renamed to inside the module (see lmdb_alloc.c).
+ * lmdb_alloc.h - what liblmdb.a's malloc, calloc, realloc, free, strdup,
+ * posix_memalign (see lmdb_alloc.c) and open (see lmdb_open.c) are renamed
+ * to inside the module.
  */
 #ifndef LMDB_ALLOC_H
 #define LMDB_ALLOC_H
@@ -18,5 +19,6 @@ LMDB_ALLOC_API void *ab_lmdb_realloc(void *, size_t);
 LMDB_ALLOC_API void ab_lmdb_free(void *);
 LMDB_ALLOC_API char *ab_lmdb_strdup(const char *);
 LMDB_ALLOC_API int ab_lmdb_posix_memalign(void **, size_t, size_t);
+LMDB_ALLOC_API int ab_lmdb_open(const char *, int, ...);
 
 #endif

@@ -53,6 +53,19 @@ tap_ok "$([ -n "$heap" ] && [ "$heap" -lt 1024 ]; echo $?)" \
     "six attempts in one process leave its heap under 1 MiB (${heap:-?} KiB)"
 tap_like "$out" "auth_err=6" "those six were counted failures"
 
+# LMDB gets a duplicate of the descriptor the store code opened, checked
+# and locked (pam_module/lmdb_open.c), not the name /proc/self/fd/N: the
+# first walk of that name cost a fresh process (sshd's, per connection)
+# 30-36 us.  One counted attempt, both stores opened, no such name.
+strace -f -qq -e trace=open,openat -o "$t/open.trace" \
+    "$B/tests/pamdrive" -c "$t/pam.d" -s vg -H 1000000 -F 800000 -n 1 \
+    >"$t/open.out" 2>&1
+tap_like "$(cat "$t/open.out")" "auth_err=1" "one more counted failure"
+opens=$(grep -cE '"(bans|counts)\.mdb"' "$t/open.trace")
+procfd=$(grep -c '/proc/self/fd/' "$t/open.trace")
+tap_is "$opens:$procfd" "2:0" \
+    "it opened both stores by their names and no /proc/self/fd name"
+
 vg() {	# vg LOG PAMDRIVE-ARGS...: valgrind memcheck, errors make exit 99
 	log=$1; shift
 	valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \

@@ -3,10 +3,13 @@
  * liblmdb.a is linked against inside the module: large blocks are mappings
  * of their own and leave libc's heap and its thresholds as they were;
  * small ones come from malloc; each keeps what realloc, calloc, strdup and
- * posix_memalign promise.
+ * posix_memalign promise.  And pam_module/lmdb_open.c, the open it is
+ * linked against: LMDB's open of /proc/self/fd/N gets a duplicate of N
+ * when N is open as LMDB asks, and anything else is opened by name.
  */
 #include "testlib.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdint.h>
 
@@ -170,6 +173,141 @@ aligned_blocks(void **state)
 	assert_int_equal(errno, 0);
 }
 
+/* A file of 16 bytes in $TMPDIR, open as flags; removed at once. */
+static int
+scratch_file(int flags)
+{
+	char path[] = "/tmp/test_lmdb_open.XXXXXX";
+	int fd, rw;
+
+	assert_true((rw = mkstemp(path)) >= 0);
+	assert_int_equal(write(rw, "0123456789abcdef", 16), 16);
+	assert_true((fd = open(path, flags | O_CLOEXEC)) >= 0);
+	assert_int_equal(unlink(path), 0);
+	close(rw);
+	return fd;
+}
+
+static void
+fd_name(char *buf, size_t size, int fd)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* Whether a and b share one open file description (offset and all). */
+static int
+same_description(int a, int b)
+{
+	off_t was = lseek(a, 0, SEEK_CUR), seen;
+
+	assert_true(lseek(a, 7, SEEK_SET) == 7);
+	seen = lseek(b, 0, SEEK_CUR);
+	assert_true(lseek(a, was, SEEK_SET) == was);
+	return seen == 7;
+}
+
+/* What LMDB opens for a store: the checked descriptor, shared. */
+static void
+open_dups_the_checked_fd(void **state)
+{
+	char name[64];
+	int fd, got;
+
+	(void)state;
+	/* A read environment: O_RDONLY on a read-only descriptor. */
+	fd = scratch_file(O_RDONLY);
+	fd_name(name, sizeof(name), fd);
+	assert_true((got = ab_lmdb_open(name, O_RDONLY)) >= 0);
+	assert_true(got != fd);
+	assert_true(same_description(fd, got));
+	assert_true(fcntl(got, F_GETFD) & FD_CLOEXEC);
+	close(got);
+	/* Closing the duplicate leaves the checked descriptor open. */
+	assert_true(fcntl(fd, F_GETFL) != -1);
+	close(fd);
+
+	/* A write environment: O_RDWR | O_CREAT and a mode. */
+	fd = scratch_file(O_RDWR);
+	fd_name(name, sizeof(name), fd);
+	assert_true((got = ab_lmdb_open(name, O_RDWR | O_CREAT, 0600)) >= 0);
+	assert_true(same_description(fd, got));
+	close(got);
+	close(fd);
+}
+
+/* Any other request is LMDB's own open of the name, as before. */
+static void
+open_by_name_otherwise(void **state)
+{
+	char name[64], dir[64];
+	int fd, got;
+
+	(void)state;
+	fd = scratch_file(O_RDWR);
+	fd_name(name, sizeof(name), fd);
+	/* Another access mode: a description of its own. */
+	assert_true((got = ab_lmdb_open(name, O_RDONLY)) >= 0);
+	assert_false(same_description(fd, got));
+	assert_int_equal(lseek(got, 0, SEEK_CUR), 0);
+	close(got);
+	/* The meta descriptor of a synced write environment. */
+	assert_true((got = ab_lmdb_open(name, O_WRONLY | O_DSYNC)) >= 0);
+	assert_false(same_description(fd, got));
+	assert_true(fcntl(got, F_GETFL) & O_DSYNC);
+	close(got);
+	close(fd);
+
+	/* A read-only descriptor asked for writing: not shared (the name is
+	 * opened anew, which the file's mode allows its owner). */
+	fd = scratch_file(O_RDONLY);
+	fd_name(name, sizeof(name), fd);
+	assert_true((got = ab_lmdb_open(name, O_RDWR | O_CREAT, 0600)) >= 0);
+	assert_false(same_description(fd, got));
+	close(got);
+	close(fd);
+
+	/* Names that only look like it. */
+	fd = scratch_file(O_RDONLY);
+	snprintf(name, sizeof(name), "/proc/self/fd/0%d", fd);
+	got = ab_lmdb_open(name, O_RDONLY);
+	assert_true(got < 0 || !same_description(fd, got));
+	if (got >= 0)
+		close(got);
+	snprintf(name, sizeof(name), "/proc/self/fd/%dx", fd);
+	errno = 0;
+	assert_int_equal(ab_lmdb_open(name, O_RDONLY), -1);
+	assert_int_equal(errno, ENOENT);
+	snprintf(name, sizeof(name), "/proc/self/fd/%d/", fd);
+	assert_int_equal(ab_lmdb_open(name, O_RDONLY), -1);
+	assert_int_equal(ab_lmdb_open("/proc/self/fd/99999999999",
+	    O_RDONLY), -1);
+	close(fd);
+
+	/* A descriptor that is not open: no duplicate, and open fails. */
+	fd = scratch_file(O_RDONLY);
+	fd_name(name, sizeof(name), fd);
+	close(fd);
+	errno = 0;
+	assert_int_equal(ab_lmdb_open(name, O_RDONLY), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* An ordinary name, with O_CREAT and its mode. */
+	umask(022);
+	snprintf(dir, sizeof(dir), "/tmp/test_lmdb_open.d.%ld", (long)getpid());
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(name, sizeof(name), "%s/new", dir);
+	assert_true((got = ab_lmdb_open(name, O_RDWR | O_CREAT, 0640)) >= 0);
+	{
+		struct stat sb;
+
+		assert_int_equal(fstat(got, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0640);
+	}
+	close(got);
+	assert_int_equal(unlink(name), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -180,6 +318,8 @@ main(void)
 		cmocka_unit_test(realloc_keeps),
 		cmocka_unit_test(strdup_copies),
 		cmocka_unit_test(aligned_blocks),
+		cmocka_unit_test(open_dups_the_checked_fd),
+		cmocka_unit_test(open_by_name_otherwise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
