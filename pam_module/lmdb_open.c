@@ -5,9 +5,8 @@
  * LMDB the name /proc/self/fd/N of that descriptor (LMDB 0.9 opens
  * environments by name only), so that LMDB reads exactly the file that was
  * checked.  LMDB's open of that name walks procfs, and the first such walk
- * in a process builds its /proc/<pid>/fd entries: 30-36 us in a fresh
- * process on the machine of bench/targets.md, 4 us the next time, against
- * under 2 us for a dup.  sshd loads the module in a fresh process for
+ * in a process is slow: 30-36 us in a fresh process on the machine of
+ * bench/targets.md, 4 us the next time, against under 2 us for a dup.  sshd loads the module in a fresh process for
  * every connection, and the module opens two stores on every attempt.
  *
  * How: the build renames liblmdb.a's open to ab_lmdb_open (objcopy, as

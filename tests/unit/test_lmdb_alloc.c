@@ -206,33 +206,44 @@ same_description(int a, int b)
 	return seen == 7;
 }
 
+/*
+ * Open a scratch file as fd_flags, then its /proc/self/fd name through
+ * ab_lmdb_open as lmdb_flags (with mode 0600): 1 if LMDB got the same open
+ * file description, 0 if one of its own.  Either way the descriptor LMDB
+ * got is a working one with the status flags asked for, and closing it
+ * leaves the scratch descriptor open.
+ */
+static int
+shares(int fd_flags, int lmdb_flags)
+{
+	char name[64];
+	int fd, got, shared;
+
+	fd = scratch_file(fd_flags);
+	fd_name(name, sizeof(name), fd);
+	assert_true((got = ab_lmdb_open(name, lmdb_flags, 0600)) >= 0);
+	assert_true(got != fd);
+	shared = same_description(fd, got);
+	if (shared)	/* as every descriptor the module opens */
+		assert_true(fcntl(got, F_GETFD) & FD_CLOEXEC);
+	else
+		assert_int_equal(lseek(got, 0, SEEK_CUR), 0);
+	assert_int_equal(fcntl(got, F_GETFL) & (O_ACCMODE | O_DSYNC),
+	    lmdb_flags & (O_ACCMODE | O_DSYNC));
+	close(got);
+	assert_true(fcntl(fd, F_GETFL) != -1);
+	close(fd);
+	return shared;
+}
+
 /* What LMDB opens for a store: the checked descriptor, shared. */
 static void
 open_dups_the_checked_fd(void **state)
 {
-	char name[64];
-	int fd, got;
-
 	(void)state;
-	/* A read environment: O_RDONLY on a read-only descriptor. */
-	fd = scratch_file(O_RDONLY);
-	fd_name(name, sizeof(name), fd);
-	assert_true((got = ab_lmdb_open(name, O_RDONLY)) >= 0);
-	assert_true(got != fd);
-	assert_true(same_description(fd, got));
-	assert_true(fcntl(got, F_GETFD) & FD_CLOEXEC);
-	close(got);
-	/* Closing the duplicate leaves the checked descriptor open. */
-	assert_true(fcntl(fd, F_GETFL) != -1);
-	close(fd);
-
-	/* A write environment: O_RDWR | O_CREAT and a mode. */
-	fd = scratch_file(O_RDWR);
-	fd_name(name, sizeof(name), fd);
-	assert_true((got = ab_lmdb_open(name, O_RDWR | O_CREAT, 0600)) >= 0);
-	assert_true(same_description(fd, got));
-	close(got);
-	close(fd);
+	/* A read environment, and a write environment. */
+	assert_true(shares(O_RDONLY, O_RDONLY));
+	assert_true(shares(O_RDWR, O_RDWR | O_CREAT));
 }
 
 /* Any other request is LMDB's own open of the name, as before. */
@@ -243,28 +254,13 @@ open_by_name_otherwise(void **state)
 	int fd, got;
 
 	(void)state;
-	fd = scratch_file(O_RDWR);
-	fd_name(name, sizeof(name), fd);
 	/* Another access mode: a description of its own. */
-	assert_true((got = ab_lmdb_open(name, O_RDONLY)) >= 0);
-	assert_false(same_description(fd, got));
-	assert_int_equal(lseek(got, 0, SEEK_CUR), 0);
-	close(got);
+	assert_false(shares(O_RDWR, O_RDONLY));
 	/* The meta descriptor of a synced write environment. */
-	assert_true((got = ab_lmdb_open(name, O_WRONLY | O_DSYNC)) >= 0);
-	assert_false(same_description(fd, got));
-	assert_true(fcntl(got, F_GETFL) & O_DSYNC);
-	close(got);
-	close(fd);
-
-	/* A read-only descriptor asked for writing: not shared (the name is
-	 * opened anew, which the file's mode allows its owner). */
-	fd = scratch_file(O_RDONLY);
-	fd_name(name, sizeof(name), fd);
-	assert_true((got = ab_lmdb_open(name, O_RDWR | O_CREAT, 0600)) >= 0);
-	assert_false(same_description(fd, got));
-	close(got);
-	close(fd);
+	assert_false(shares(O_RDWR, O_WRONLY | O_DSYNC));
+	/* A read-only descriptor asked for writing (the name is opened anew,
+	 * which the file's mode allows its owner). */
+	assert_false(shares(O_RDONLY, O_RDWR | O_CREAT));
 
 	/* Names that only look like it. */
 	fd = scratch_file(O_RDONLY);
