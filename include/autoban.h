@@ -23,6 +23,10 @@
 #define AB_RUN_DIR		"/run/autoban"
 #define AB_BANS_FILE		"bans.mdb"	/* in db: durable bans */
 #define AB_COUNTS_FILE		"counts.mdb"	/* in runtime_dir: counts */
+/* LMDB is given a checked store as this name plus its descriptor number
+ * (lib/store.c); the module's LMDB opens that name as a duplicate
+ * (pam_module/lmdb_open.c). */
+#define AB_PROC_FD_PREFIX	"/proc/self/fd/"
 #define AB_WAKE_SOCK		"wake.sock"	/* in runtime_dir */
 #define AB_PID_FILE		"banhelper.pid"	/* in runtime_dir */
 #define AB_ATTEMPT_ENV		"AUTOBAN_ATTEMPT" /* PAM env, one-line mode */

@@ -544,7 +544,7 @@ db_check_format(struct db *db)
 static void
 proc_fd_path(char *buf, int fd)
 {
-	static const char pre[] = "/proc/self/fd/";
+	static const char pre[] = AB_PROC_FD_PREFIX;
 	char digits[12];
 	int n = 0;
 

@@ -27,13 +27,14 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "autoban.h"
 #include "lmdb_alloc.h"
 
 /* N from "/proc/self/fd/N" (decimal, no sign, no leading zero), or -1. */
 static int
 proc_fd_number(const char *path)
 {
-	static const char pre[] = "/proc/self/fd/";
+	static const char pre[] = AB_PROC_FD_PREFIX;
 	const char *p;
 	long n = 0;
 
