@@ -183,7 +183,11 @@ md "## Cost per PAM transaction" "" "$(run_stamp)" "" \
     "split in $CHUNKS parts; in each part every stack runs back to back, in an" \
     "order turned by one stack per part, so the machine's drift falls on" \
     "every stack alike.  A run's ops/s is its transactions over its parts'" \
-    "summed time, its percentiles are over all its transactions." ""
+    "summed time, its percentiles are over all its transactions.  CPU is" \
+    "the user and system time of the driver and every process it waited" \
+    "for (each transaction's fork, exec and exit included), per" \
+    "transaction: what a stack costs the cores, apart from the time a" \
+    "process waits for one (on an idle virtual machine, waking it)." ""
 
 for h in $HOSTS; do
 	setup_state "$h"
@@ -256,8 +260,8 @@ for h in $HOSTS; do
 	md ""
 	for p in $PROCS; do
 		n=$((TXNS / p))
-		declare -A ops p50 p99 p999 ratio last refused
-		for s in $stacks; do ops[$s]=""; p50[$s]=""; p99[$s]=""; p999[$s]=""; ratio[$s]=""; refused[$s]=""; done
+		declare -A ops p50 p99 p999 ratio last refused cpu cpulast cpuratio
+		for s in $stacks; do ops[$s]=""; p50[$s]=""; p99[$s]=""; p999[$s]=""; ratio[$s]=""; refused[$s]=""; cpu[$s]=""; cpuratio[$s]=""; done
 		for r in $(seq 1 "$RUNS"); do
 			# Each run starts at the host after the last one the
 			# previous run counted (-F), so with many hosts every
@@ -273,8 +277,8 @@ for h in $HOSTS; do
 			# one stack per part, so that the machine's drift (its
 			# speed changes within seconds here) falls on every
 			# stack alike.  A stack's figures are its parts summed.
-			declare -A secs=() done_n=() mt=()
-			for s in $stacks; do rm -f "$W/lat.$s"; secs[$s]=""; done_n[$s]=0; mt[$s]=0; done
+			declare -A secs=() done_n=() mt=() cpus=()
+			for s in $stacks; do rm -f "$W/lat.$s"; secs[$s]=""; cpus[$s]=""; done_n[$s]=0; mt[$s]=0; done
 			for c in $(seq 0 $((CHUNKS - 1))); do
 				cn=$(((n * (c + 1)) / CHUNKS - (n * c) / CHUNKS))
 				[ "$cn" -gt 0 ] || continue
@@ -286,16 +290,19 @@ for h in $HOSTS; do
 						dead[$s]=$(hung_note "run $r at $p process(es)")
 						continue
 					fi
-					secs[$s]+="$(echo "$out" | grep -oP 'secs=\K[0-9.]+') "
+					secs[$s]+="$(echo "$out" | grep -oP ' secs=\K[0-9.]+') "
+					cpus[$s]+="$(echo "$out" | grep -oP 'cpu_s=\K[0-9.]+') "
 					done_n[$s]=$((done_n[$s] + p * cn))
 					mt[$s]=$((mt[$s] + $(echo "$out" | grep -oP 'maxtries=\K[0-9]+')))
 				done
 			done
 			for s in $stacks; do
-				last[$s]=""
+				last[$s]="" cpulast[$s]=""
 				# A stack that hung in this run has no figures for it.
 				[ -n "${dead[$s]:-}" ] && continue
 				last[$s]=$(python3 -c "print('%.1f' % (${done_n[$s]} / sum([${secs[$s]// /,}0])))")
+				cpulast[$s]=$(python3 -c "print('%.1f' % (sum([${cpus[$s]// /,}0]) * 1e6 / ${done_n[$s]}))")
+				cpu[$s]+="${cpulast[$s]} "
 				refused[$s]+="${mt[$s]} "
 				ops[$s]+="${last[$s]} "
 				read -r a b c <<<"$(percentiles "$W/lat.$s")"
@@ -303,19 +310,20 @@ for h in $HOSTS; do
 				p99[$s]+="$b "
 				p999[$s]+="$c "
 			done
-			unset secs done_n mt
+			unset secs done_n mt cpus
 			for s in $stacks; do
 				[ -n "${last[$s]}" ] && [ -n "${last[empty]}" ] || continue
 				ratio[$s]+="$(python3 -c "print(${last[$s]} / ${last[empty]})") "
+				cpuratio[$s]+="$(python3 -c "print(${cpulast[$s]} / ${cpulast[empty]})") "
 			done
 		done
 		md "### $h host(s), $p process(es)" "" \
-		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs | refused (PAM_MAXTRIES) of $((p * n)) per run |" \
-		    "| --- | --- | --- | --- | --- | --- | --- |"
+		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs | CPU µs per transaction | CPU ratio to empty, per run | refused (PAM_MAXTRIES) of $((p * n)) per run |" \
+		    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 		notes=()
 		for s in $stacks; do
 			if [ -z "${ops[$s]// /}" ] || [ -z "${ratio[$s]// /}" ]; then
-				md "| $s | ${dead[$s]:-no run finished} | | | | | |"
+				md "| $s | ${dead[$s]:-no run finished} | | | | | | | |"
 				continue
 			fi
 			read -r om omin omax _ <<<"$(echo "${ops[$s]}" | stats)"
@@ -323,14 +331,16 @@ for h in $HOSTS; do
 			read -r a _ <<<"$(echo "${p50[$s]}" | stats)"
 			read -r b _ <<<"$(echo "${p99[$s]}" | stats)"
 			read -r c _ <<<"$(echo "${p999[$s]}" | stats)"
-			md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c | $(echo ${refused[$s]} | tr ' ' '/') |"
+			read -r cm _ <<<"$(echo "${cpu[$s]}" | stats)"
+			read -r crm crmin crmax _ <<<"$(echo "${cpuratio[$s]}" | stats)"
+			md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c | $(printf '%.0f' "$cm") | $(printf '%.3f (%.3f-%.3f)' "$crm" "$crmin" "$crmax") | $(echo ${refused[$s]} | tr ' ' '/') |"
 			n_ok=$(echo "${ops[$s]}" | wc -w)
 			[ "$n_ok" -lt "$RUNS" ] &&
 			    notes+=("$s: $n_ok of $RUNS runs; ${dead[$s]:-the others did not finish}.")
 		done
 		[ ${#notes[@]} -gt 0 ] && md "" "${notes[@]}"
 		md ""
-		unset ops p50 p99 p999 ratio last refused
+		unset ops p50 p99 p999 ratio last refused cpu cpulast cpuratio
 	done
 	unset dead
 	md "Store size on disk at $h host(s): autoban bans $(du -sk "$W/ab/db" | cut -f1) KiB," \

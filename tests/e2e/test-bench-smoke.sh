@@ -40,6 +40,9 @@ for p in 1 2; do
 	    "^\| autoban \|.* \| 0/0/0 \|$" \
 	    "pam-cost at 100 hosts, $p process(es): autoban counted every transaction, refused none"
 done
+tap_like "$(section "100 host(s), 2 process(es)")" \
+    "^\| autoban \|( [^|]+ \|){5} [0-9]+ \| [0-9.]+ \([0-9.]+-[0-9.]+\) \|" \
+    "pam-cost reports autoban's CPU per transaction and its ratio to the empty stack's"
 tap_like "$(section "1 host(s), 1 process(es)")" \
     "^\| autoban \|.* \| [1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]* \|$" \
     "pam-cost at 1 host: autoban refuses that host once it is banned, and says so"

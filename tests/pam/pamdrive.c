@@ -18,10 +18,12 @@
  *
  * Prints one summary line:
  *   n=... success=... auth_err=... maxtries=... other=... secs=... ops=...
- *   p50_us=... p99_us=... p999_us=... heap_kb=...
+ *   p50_us=... p99_us=... p999_us=... heap_kb=... cpu_s=...
  * heap_kb is this process's malloc heap at the end (mallinfo2's arena): with
  * -P 1 and without -E every transaction ran in this process, as every
- * attempt of one connection runs in sshd's monitor.
+ * attempt of one connection runs in sshd's monitor.  cpu_s is the CPU time
+ * (user and system) of this process and of every process it waited for:
+ * with -E that includes each transaction's fork, exec and exit.
  * With -v, also one line per transaction: the pam_authenticate result name.
  * With -L, every transaction's latency (us, one a line) is appended to FILE,
  * so that runs split in parts can be summed (bench/pam-cost.sh).
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +91,18 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* cpu_secs WHO: user plus system time of getrusage(WHO), in seconds */
+static double
+cpu_secs(int who)
+{
+	struct rusage ru;
+
+	if (getrusage(who, &ru) != 0)
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void
@@ -359,10 +374,11 @@ main(int argc, char **argv)
 	qsort(sh->lat, total, sizeof(double), cmp_double);
 	printf("n=%zu success=%ld auth_err=%ld maxtries=%ld other=%ld "
 	    "secs=%.3f ops=%.1f p50_us=%.0f p99_us=%.0f p999_us=%.0f "
-	    "heap_kb=%zu\n",
+	    "heap_kb=%zu cpu_s=%.6f\n",
 	    total, sh->counts[R_SUCCESS], sh->counts[R_AUTH_ERR],
 	    sh->counts[R_MAXTRIES], sh->counts[R_OTHER], secs, total / secs,
 	    sh->lat[total / 2], sh->lat[total * 99 / 100],
-	    sh->lat[total * 999 / 1000], mallinfo2().arena / 1024);
+	    sh->lat[total * 999 / 1000], mallinfo2().arena / 1024,
+	    cpu_secs(RUSAGE_SELF) + cpu_secs(RUSAGE_CHILDREN));
 	return sh->failed;
 }
