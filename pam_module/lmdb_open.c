@@ -6,8 +6,9 @@
  * environments by name only), so that LMDB reads exactly the file that was
  * checked.  LMDB's open of that name walks procfs, and the first such walk
  * in a process is slow: 30-36 us in a fresh process on the machine of
- * bench/targets.md, 4 us the next time, against under 2 us for a dup.  sshd loads the module in a fresh process for
- * every connection, and the module opens two stores on every attempt.
+ * bench/targets.md, 4 us the next time, against under 2 us for a dup.
+ * sshd loads the module in a fresh process for every connection, and the
+ * module opens two stores on every attempt.
  *
  * How: the build renames liblmdb.a's open to ab_lmdb_open (objcopy, as
  * for lmdb_alloc.c).  For the name /proc/self/fd/N, if descriptor N is
