@@ -205,6 +205,9 @@ for r in $(seq 1 "$RUNS"); do
 		    "bantime_increment = 1" "sync_interval = 60s" "$rt"; then
 			echo "reaction: setup failed for $d" >&2
 			env_down
+			# Keep every list one entry per run, so that the
+			# ratios below pair figures of the same run.
+			p50s[$d]+="- "; p99s[$d]+="- "; guesses[$d]+="- "
 			continue
 		fi
 		monitor_start
@@ -243,8 +246,45 @@ md "| defence | reaction p50 ms: median of runs (min-max) | reaction p99 ms: med
 for d in $DEFENCES; do
 	read -r a amin amax _ <<<"$(echo "${p50s[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
 	read -r b bmin bmax _ <<<"$(echo "${p99s[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
-	read -r g gmin gmax _ <<<"$(echo "${guesses[$d]}" | stats)"
+	read -r g gmin gmax _ <<<"$(echo "${guesses[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
 	md "| $d | $a ($amin-$amax) | $b ($bmin-$bmax) | $g ($gmin-$gmax) |"
 done
-md "" "Per run: $(for d in $DEFENCES; do printf '%s p99 [%s] guesses [%s]; ' "$d" "${p99s[$d]% }" "${guesses[$d]% }"; done)" ""
+md "" "Per run: $(for d in $DEFENCES; do printf '%s p50 [%s] p99 [%s] guesses [%s]; ' "$d" "${p50s[$d]% }" "${p99s[$d]% }" "${guesses[$d]% }"; done)" ""
+
+# How many times faster than each incumbent, taken run by run: the other
+# defence's figure over autoban's in the same run, then the median and
+# range of those ratios (a ratio of medians would pair different runs).
+run_ratios() {	# "other's list" "autoban's list": one ratio a line
+	python3 -c '
+import sys
+a, b = sys.argv[1].split(), sys.argv[2].split()
+for x, y in zip(a, b):
+    if x != "-" and y != "-" and float(y) > 0:
+        print("%.2f" % (float(x) / float(y)))' "$1" "$2"
+}
+ratio_cell() {	# "other's list" "autoban's list"
+	local m lo hi n
+	read -r m lo hi n <<<"$(run_ratios "$1" "$2" | stats)"
+	if [ "$n" = 0 ]; then
+		echo "-"
+	elif [ "$n" -lt "$RUNS" ]; then
+		echo "${m}x (${lo}-${hi}x; $n of $RUNS runs)"
+	else
+		echo "${m}x (${lo}-${hi}x)"
+	fi
+}
+rows=""
+for a in $DEFENCES; do
+	case $a in autoban*) ;; *) continue ;; esac
+	for o in fail2ban sshguard; do
+		case " $DEFENCES " in *" $o "*) ;; *) continue ;; esac
+		rows+="| $a | $o | $(ratio_cell "${p50s[$o]}" "${p50s[$a]}") | $(ratio_cell "${p99s[$o]}" "${p99s[$a]}") |"$'\n'
+	done
+done
+if [ -n "$rows" ]; then
+	md "Ratios run by run: the other defence's reaction over autoban's in the" \
+	    "same run (targets: 3x sshguard's, 20x fail2ban's)." "" \
+	    "| autoban as | against | p50: median of runs (min-max) | p99: median of runs (min-max) |" \
+	    "| --- | --- | --- | --- |" "${rows%$'\n'}" ""
+fi
 echo "reaction: results in $MD"

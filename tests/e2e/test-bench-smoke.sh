@@ -69,6 +69,12 @@ for d in autoban autoban-ordinary autoban-nice fail2ban sshguard; do
 done
 tap_like "$md" "^\| autoban \| [^|]+\| [^|]+\| 4 \(4-4\) \|" \
     "with autoban exactly maxretry (4) of hydra's guesses were checked"
+for a in autoban autoban-ordinary autoban-nice; do
+	for o in fail2ban sshguard; do
+		tap_like "$md" "^\| $a \| $o \| [0-9.]+x \([0-9.]+-[0-9.]+x\) \| [0-9.]+x \([0-9.]+-[0-9.]+x\) \|$" \
+		    "reaction gives $o's time over $a's, run by run"
+	done
+done
 
 run bulk BENCH_SIZES=2000 BENCH_BULK_BAN=2000 BENCH_F2B_BANS=200
 tap_is "$?" 0 "bulk runs to the end"
