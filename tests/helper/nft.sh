@@ -61,6 +61,38 @@ tap_ok "$(has_elem "$NS" v4 203.0.113.7 && echo 1 || echo 0)" \
     "unban removed the element from the kernel at once"
 tap_like "$(bh list)" "^PREFIX.*$" "list still works after unban"
 
+# --- a change on top is one netlink batch, not a libnftables run ------------
+# libnftables fetches its cache (7 sends) before every command; a ban, a
+# re-ban with another timeout and an unban go out as one batch each, and do
+# what the text did: the element, its new timeout, its removal.
+nf_sends() {	# nf_sends ARGS...: banhelper ARGS; sends on nfnetlink sockets
+	$N strace -f -qq -e trace=socket,close,sendto,sendmsg -o "$AB_DIR/nf.trace" \
+	    "$BH" -c "$C" "$@" >/dev/null 2>&1
+	awk '/socket\(AF_NETLINK, .*NETLINK_NETFILTER\) = [0-9]+$/ {nf[$NF] = 1}
+	    /close\([0-9]+\)/ {match($0, /close\([0-9]+/); delete nf[substr($0, RSTART + 6, RLENGTH - 6)]}
+	    /send(to|msg)\([0-9]+,/ {match($0, /send(to|msg)\([0-9]+/); s = substr($0, RSTART, RLENGTH)
+		sub(/.*\(/, "", s); if (s in nf) n++}
+	    END {print n + 0}' "$AB_DIR/nf.trace"
+}
+tap_is "$(nf_sends ban 192.0.2.77 --for 1h)" 1 "a ban is one netlink batch"
+t=$(nft_elems "$NS" v4 | awk '$1 == "192.0.2.77" {print $2}')
+tap_ok $(( t >= 3590 && t <= 3600 ? 0 : 1 )) "... with its timeout ($t s)"
+tap_is "$(nf_sends ban 192.0.2.77 --for 3h)" 1 "a re-ban is one netlink batch"
+t=$(nft_elems "$NS" v4 | awk '$1 == "192.0.2.77" {print $2}')
+tap_ok $(( t >= 10790 && t <= 10800 ? 0 : 1 )) \
+    "... that replaced the element's timeout ($t s)"
+tap_is "$(nf_sends ban 2001:db8:77::9)" 1 "an IPv6 ban is one netlink batch"
+tap_ok "$(has_elem "$NS" v6 2001:db8:77::; echo $?)" "... of the /64's element"
+tap_is "$(nf_sends unban 192.0.2.77 2001:db8:77::/64)" 1 \
+    "an unban of two is one netlink batch"
+tap_ok "$( (has_elem "$NS" v4 192.0.2.77 || has_elem "$NS" v6 2001:db8:77::) &&
+    echo 1 || echo 0)" "... that removed both elements"
+$N nft delete table inet autoban
+tap_like "$(bh ban 192.0.2.78 2>&1)" "banned 192.0.2.78" \
+    "with the table gone, the batch is refused and the ban still made"
+tap_ok "$(has_elem "$NS" v4 192.0.2.78; echo $?)" "... in a table made again"
+bh unban 192.0.2.78 >/dev/null
+
 # --- nested prefixes: partition with per-piece timeouts ----------------------
 bh ban 198.51.100.0/24 --for 1h >/dev/null
 bh ban 198.51.100.128/25 --for 3h >/dev/null
