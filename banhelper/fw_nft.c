@@ -440,7 +440,7 @@ nl_socket(void)
 {
 	struct sockaddr_nl sa;
 	struct timeval tv = { 2, 0 };	/* never wait for ever */
-	int fd;
+	int fd, one = 1;
 
 	if (nl_fd >= 0)
 		return nl_fd;
@@ -449,8 +449,11 @@ nl_socket(void)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;
+	/* NETLINK_CAP_ACK: an error names our message, not a copy of it. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one,
+	    sizeof(one)) != 0) {
 		close(fd);
 		return -1;
 	}
