@@ -148,16 +148,48 @@ table_listed(struct nft_ctx *ctx)
 /* ---- building commands --------------------------------------------------- */
 
 /* A unit set's element: the unit's network address, without a length. */
-static void
-addr_text(const struct ab_addr *a, char *buf, size_t len)
+static struct ab_addr
+unit_net(const struct ab_addr *a)
 {
 	struct ab_addr net = *a;
 
 	addr_mask(&net, a->plen);
+	return net;
+}
+
+static void
+addr_text(const struct ab_addr *a, char *buf, size_t len)
+{
+	struct ab_addr net = unit_net(a);
+
 	/* Callers pass 128 bytes; were it short, nft refuses an empty element. */
 	if (inet_ntop(a->family == 4 ? AF_INET : AF_INET6, net.a, buf,
 	    (socklen_t)len) == NULL)
 		buf[0] = '\0';
+}
+
+/*
+ * A change to the unit sets, as text or as a netlink batch, is three steps.
+ * An element that may be there is first added with a short timeout (a
+ * no-op if present), then deleted, then added with its real timeout:
+ * deleting an absent element would fail the whole batch, and re-adding
+ * does not change a timeout on every kernel.  A full rebuild, into a new
+ * table, only adds.
+ */
+enum step { STEP_PRE, STEP_DEL, STEP_ADD };
+
+/* Does unit b take part in step s of plan? */
+static int
+unit_takes(const struct fw_plan *plan, const struct fw_ban *b, enum step s)
+{
+	return s == STEP_ADD ? b->timeout > 0 : !plan->full && !b->fresh;
+}
+
+/* The element's timeout in step s, in seconds (0: none, a delete). */
+static int64_t
+unit_timeout(const struct fw_ban *b, enum step s)
+{
+	return s == STEP_PRE ? 1 : s == STEP_DEL ? 0 : b->timeout;
 }
 
 /* "saddr & MASK == " for a unit shorter than the address, else "saddr ". */
@@ -318,7 +350,7 @@ nlb_put(struct nlb *b, size_t n)
 	return r;
 }
 
-/* An attribute; returns its offset (for a nest, closed by nlb_end). */
+/* An attribute; returns its offset (for a nest, closed by nlb_nest_end). */
 static size_t
 nlb_attr(struct nlb *b, uint16_t type, const void *data, size_t n)
 {
@@ -371,30 +403,21 @@ nlb_msg_end(struct nlb *b, size_t at)
 		    (uint32_t)(b->len - at);
 }
 
-enum { NL_PRE, NL_DEL, NL_ADD };
-
-/* Does unit b take part in step `step` (as nft_apply's text has it)? */
-static int
-nl_takes(const struct fw_ban *b, int step)
-{
-	return step == NL_ADD ? b->timeout > 0 : !b->fresh;
-}
-
 /* One NEWSETELEM / DELSETELEM message of family f's unit set, if any. */
 static int
-nl_elems(struct nlb *b, const struct fw_plan *plan, int f, int step)
+nl_elems(struct nlb *b, const struct fw_plan *plan, int f, enum step step)
 {
 	int fam = f == 0 ? 4 : 6;
 	size_t i, m, list, n = 0;
 
 	for (i = 0; i < plan->nunits; i++)
 		n += plan->units[i].prefix.family == fam &&
-		    nl_takes(&plan->units[i], step);
+		    unit_takes(plan, &plan->units[i], step);
 	if (n == 0)
 		return 0;
 	m = nlb_msg(b, (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 |
-	    (step == NL_DEL ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM)),
-	    (uint16_t)(NLM_F_ACK | (step == NL_DEL ? 0 : NLM_F_CREATE)),
+	    (step == STEP_DEL ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM)),
+	    (uint16_t)(NLM_F_ACK | (step == STEP_DEL ? 0 : NLM_F_CREATE)),
 	    NFPROTO_INET, 0);
 	nlb_attr(b, NFTA_SET_ELEM_LIST_TABLE, "autoban", sizeof("autoban"));
 	nlb_attr(b, NFTA_SET_ELEM_LIST_SET, set_names[f][0],
@@ -402,21 +425,20 @@ nl_elems(struct nlb *b, const struct fw_plan *plan, int f, int step)
 	list = nlb_attr(b, NLA_F_NESTED | NFTA_SET_ELEM_LIST_ELEMENTS, NULL, 0);
 	for (i = 0; i < plan->nunits; i++) {
 		const struct fw_ban *u = &plan->units[i];
-		struct ab_addr net = u->prefix;
+		struct ab_addr net;
 		size_t e, k;
 
-		if (u->prefix.family != fam || !nl_takes(u, step))
+		if (u->prefix.family != fam || !unit_takes(plan, u, step))
 			continue;
-		/* The unit's network address, as addr_text gives it. */
-		addr_mask(&net, u->prefix.plen);
+		net = unit_net(&u->prefix);
 		e = nlb_attr(b, NLA_F_NESTED | NFTA_LIST_ELEM, NULL, 0);
 		k = nlb_attr(b, NLA_F_NESTED | NFTA_SET_ELEM_KEY, NULL, 0);
 		nlb_attr(b, NFTA_DATA_VALUE, net.a, fam == 4 ? 4 : 16);
 		nlb_nest_end(b, k);
-		if (step != NL_DEL) {
-			/* Milliseconds, big-endian; the pre-add's is 1 s. */
-			uint64_t ms = htobe64((uint64_t)(step == NL_PRE ? 1 :
-			    u->timeout) * 1000);
+		if (step != STEP_DEL) {
+			/* Milliseconds, big-endian. */
+			uint64_t ms = htobe64((uint64_t)unit_timeout(u, step) *
+			    1000);
 
 			nlb_attr(b, NFTA_SET_ELEM_TIMEOUT, &ms, sizeof(ms));
 		}
@@ -516,7 +538,8 @@ nl_apply(const struct fw_plan *plan)
 	uint32_t first;
 	unsigned nacks = 0;
 	size_t m;
-	int f, s, fd;
+	int f, fd;
+	enum step s;
 
 	if (plan->full || plan->net_changed[0] || plan->net_changed[1] ||
 	    plan->nunits == 0 || plan->nunits > NL_MAX_UNITS)
@@ -528,7 +551,7 @@ nl_apply(const struct fw_plan *plan)
 	nlb_msg_end(&b, m);
 	first = nl_seq + 1;
 	for (f = 0; f < 2; f++)
-		for (s = NL_PRE; s <= NL_ADD; s++)
+		for (s = STEP_PRE; s <= STEP_ADD; s++)
 			nacks += (unsigned)nl_elems(&b, plan, f, s);
 	m = nlb_msg(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC,
 	    NFNL_SUBSYS_NFTABLES);
@@ -566,46 +589,24 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 	}
 	for (f = 0; f < 2; f++) {
 		int fam = f == 0 ? 4 : 6;
-		struct elems pre = { &sb, "add", set_names[f][0], 0 };
-		struct elems del = { &sb, "delete", set_names[f][0], 0 };
-		struct elems add = { &sb, "add", set_names[f][0], 0 };
+		enum step s;
 
-		/*
-		 * An element that may be there is first added with a short
-		 * timeout (a no-op if present), then deleted, then added with
-		 * its real timeout: deleting an absent element would fail the
-		 * whole batch, and re-adding does not change a timeout on every
-		 * kernel.
-		 */
-		for (i = 0; i < plan->nunits; i++) {
-			const struct fw_ban *b = &plan->units[i];
+		/* The three steps (see unit_takes), each one command. */
+		for (s = STEP_PRE; s <= STEP_ADD; s++) {
+			struct elems e = { &sb, s == STEP_DEL ? "delete" :
+			    "add", set_names[f][0], 0 };
 
-			if (b->prefix.family != fam)
-				continue;
-			addr_text(&b->prefix, text, sizeof(text));
-			if (!plan->full && !b->fresh) {
-				elem_add(&pre, text, 1);
+			for (i = 0; i < plan->nunits; i++) {
+				const struct fw_ban *b = &plan->units[i];
+
+				if (b->prefix.family != fam ||
+				    !unit_takes(plan, b, s))
+					continue;
+				addr_text(&b->prefix, text, sizeof(text));
+				elem_add(&e, text, unit_timeout(b, s));
 			}
+			elem_end(&e);
 		}
-		elem_end(&pre);
-		for (i = 0; i < plan->nunits; i++) {
-			const struct fw_ban *b = &plan->units[i];
-
-			if (b->prefix.family != fam || plan->full || b->fresh)
-				continue;
-			addr_text(&b->prefix, text, sizeof(text));
-			elem_add(&del, text, 0);
-		}
-		elem_end(&del);
-		for (i = 0; i < plan->nunits; i++) {
-			const struct fw_ban *b = &plan->units[i];
-
-			if (b->prefix.family != fam || b->timeout <= 0)
-				continue;
-			addr_text(&b->prefix, text, sizeof(text));
-			elem_add(&add, text, b->timeout);
-		}
-		elem_end(&add);
 		if (plan->net_changed[f] &&
 		    (rc = net_text(&sb, f, plan->net[f], plan->nnet[f])) != 0)
 			goto out;

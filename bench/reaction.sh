@@ -243,10 +243,13 @@ done
 
 md "| defence | reaction p50 ms: median of runs (min-max) | reaction p99 ms: median (min-max) | guesses checked under hydra -t 4: median (min-max) |" \
     "| --- | --- | --- | --- |"
+runs_stats() {	# runs_stats "per-run list": stats of its figures, '-' left out
+	echo "$1" | tr ' ' '\n' | grep -vx -- '-' | stats
+}
 for d in $DEFENCES; do
-	read -r a amin amax _ <<<"$(echo "${p50s[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
-	read -r b bmin bmax _ <<<"$(echo "${p99s[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
-	read -r g gmin gmax _ <<<"$(echo "${guesses[$d]}" | tr ' ' '\n' | grep -vx -- '-' | stats)"
+	read -r a amin amax _ <<<"$(runs_stats "${p50s[$d]}")"
+	read -r b bmin bmax _ <<<"$(runs_stats "${p99s[$d]}")"
+	read -r g gmin gmax _ <<<"$(runs_stats "${guesses[$d]}")"
 	md "| $d | $a ($amin-$amax) | $b ($bmin-$bmax) | $g ($gmin-$gmax) |"
 done
 md "" "Per run: $(for d in $DEFENCES; do printf '%s p50 [%s] p99 [%s] guesses [%s]; ' "$d" "${p50s[$d]% }" "${p99s[$d]% }" "${guesses[$d]% }"; done)" ""
