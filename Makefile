@@ -143,7 +143,11 @@ $(B)/bench/populate: bench/populate.c $(B)/libautoban.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/libautoban.a -llmdb -lpthread
 
-tests: all $(UNIT_BINS) $(TOOL_BINS) $(B)/bench/populate
+$(B)/bench/timeit: bench/timeit.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $<
+
+tests: all $(UNIT_BINS) $(TOOL_BINS) $(B)/bench/populate $(B)/bench/timeit
 
 # The one test command (README.md, .ci/run): every suite, then the line
 # "N passed, N failed".

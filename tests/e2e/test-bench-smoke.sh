@@ -83,8 +83,10 @@ tap_ok "$(grep -c 'put [0-9]* of' "$R/bulk.log")" \
 md=$(cat "$R/bulk.md" 2>/dev/null)
 tap_like "$md" "^\| banhelper sync \| 2000 \| [0-9.]+ " "bulk times banhelper sync"
 tap_like "$md" "^\| banhelper ban - \(stdin\) \| 2000 \| [0-9.]+ " "bulk times ban -"
-tap_like "$md" "^\| banhelper ban ADDR on top of the bans above \| 2000 \| [0-9.]+ " \
-    "bulk times one more ban on top of the synced ones"
+tap_like "$md" "^\| banhelper ban ADDR on top of the bans above \| 2000 \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+ \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [1-9][0-9]* \|$" \
+    "bulk times one more ban on top of the synced ones against nft add element, with its peak RSS"
+tap_ok "$(grep -c '^bulk: failed' "$R/bulk.log")" \
+    "bulk: every timed command succeeded" "$(grep '^bulk: failed' "$R/bulk.log")"
 tap_ok "$(grep -c 'the one ban is not in the kernel' "$R/bulk.log")" \
     "bulk: that one ban reached the kernel set"
 tap_like "$md" "^\| fail2ban-client set sshd banip \| 200 \| [0-9.]+ " "bulk times fail2ban"
