@@ -171,6 +171,55 @@ else:
 EOF
 }
 
+# autoban_split SRC: autoban's reaction for SRC in two parts, ms: from the
+# start of the module's call to the arrival at the syslog sink of its
+# "banned SRC as" line, which the module sends right after it woke
+# banhelper (so the module's own work, and its waits for a core); and from
+# that line to the kernel's change (banhelper's store read and netlink
+# batch, and nft monitor's line).  The syslog send is in the first part;
+# the second can be below zero when banhelper, on the other core, was
+# faster than the log line.  "none" if either stamp is missing.
+autoban_split() {
+	python3 - "$1" "$E/syslog.times" "$E/nft.times" <<'EOF2'
+import re, sys
+src, logf, nftf = sys.argv[1:]
+esc = re.escape(src)
+t_began = t_line = t_kernel = None
+for line in open(logf, errors="replace"):
+    t, msg = line.split(" ", 1)
+    if t_line is None and re.search(r"pam_autoban\(sshd:auth\): banned %s as " % esc, msg):
+        t_line = float(t)
+    m = re.search(r"pam_autoban\(sshd:auth\): %s: ban stored; this call "
+                  r"began at ([0-9.]+) " % esc, msg)
+    if m:
+        t_began = float(m.group(1))
+        break
+for line in open(nftf, errors="replace"):
+    t, msg = line.split(" ", 1)
+    if "add element" in msg and re.search(r"[ {,]%s[ /},]" % esc, msg):
+        t_kernel = float(t)
+        break
+if None in (t_began, t_line, t_kernel):
+    print("none")
+else:
+    print("%.3f %.3f" % ((t_line - t_began) * 1000, (t_kernel - t_line) * 1000))
+EOF2
+}
+
+# split_summary: from lines "MODULE REST" (ms) of one run, "p50 of the
+# module's part / p50 of the rest; the slowest reaction: module + rest"
+split_summary() {
+	python3 -c '
+import sys
+v = [tuple(map(float, l.split())) for l in sys.stdin if l.split() and l.split()[0] != "none"]
+if not v:
+    print("-")
+else:
+    q = lambda a: sorted(a)[len(a) // 2]
+    m, r = max(v, key=lambda x: x[0] + x[1])
+    print("%.2f / %.2f; slowest %.2f + %.2f" % (q([x[0] for x in v]), q([x[1] for x in v]), m, r))'
+}
+
 md "## Reaction against a real sshd" "" "$(run_stamp)" "" \
     "Command: \`bash bench/reaction.sh\` (BENCH_RUNS=$RUNS, $ATTACKERS attackers, $PAR at a time)." \
     "Policy for all: maxretry 4, findtime 10m, bantime 1h.  Versions:" \
@@ -180,8 +229,8 @@ md "## Reaction against a real sshd" "" "$(run_stamp)" "" \
     "(\`realtime = yes\`, the default).  autoban-ordinary: \`realtime = no\` at" \
     "nice 0, like the other tools' daemons.  autoban-nice: \`realtime = no\` at" \
     "the unit's Nice=-10, the fallback when the kernel refuses SCHED_FIFO." ""
-declare -A p50s p99s guesses
-for d in $DEFENCES; do p50s[$d]=""; p99s[$d]=""; guesses[$d]=""; done
+declare -A p50s p99s guesses splits
+for d in $DEFENCES; do p50s[$d]=""; p99s[$d]=""; guesses[$d]=""; splits[$d]=""; done
 
 for r in $(seq 1 "$RUNS"); do
 	for d in $DEFENCES; do
@@ -230,6 +279,12 @@ else:
     print("%.3f %.3f" % (q(0.5), q(0.99)))')"
 		p50s[$d]+="$p50 "
 		p99s[$d]+="$p99 "
+		if [ "$kind" = autoban ]; then
+			sp=$(for s in "${srcs[@]}"; do autoban_split "$s"; done |
+			    split_summary)
+			splits[$d]+="run $r: $sp"$'\n'
+			echo "run $r $d: ms, module's call until its wake-up p50 / the rest p50; the slowest: $sp"
+		fi
 		hydra_words 40
 		ip netns exec "$NS_hyd" timeout 120 hydra -I -w 3 -l "$E_USER" \
 		    -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1
@@ -253,6 +308,23 @@ for d in $DEFENCES; do
 	md "| $d | $a ($amin-$amax) | $b ($bmin-$bmax) | $g ($gmin-$gmax) |"
 done
 md "" "Per run: $(for d in $DEFENCES; do printf '%s p50 [%s] p99 [%s] guesses [%s]; ' "$d" "${p50s[$d]% }" "${p99s[$d]% }" "${guesses[$d]% }"; done)" ""
+
+rows=""
+for d in $DEFENCES; do
+	[ -n "${splits[$d]}" ] || continue
+	while IFS= read -r l; do
+		[ -n "$l" ] && rows+="| $d | ${l%%:*} | ${l#*: } |"$'\n'
+	done <<<"${splits[$d]}"
+done
+if [ -n "$rows" ]; then
+	md "autoban's reaction in two parts, run by run: the module's call until" \
+	    "its \"banned\" line (sent right after it wakes banhelper) reached the" \
+	    "syslog sink, and from there to the kernel's change; the p50 of each" \
+	    "part over the run's attackers, and the two parts of the run's slowest" \
+	    "reaction." "" \
+	    "| autoban as | run | ms: module's part p50 / the rest p50; the slowest: module + rest |" \
+	    "| --- | --- | --- |" "${rows%$'\n'}" ""
+fi
 
 # How many times faster than each incumbent, taken run by run: the other
 # defence's figure over autoban's in the same run, then the median and

@@ -76,6 +76,11 @@ for a in autoban autoban-ordinary autoban-nice; do
 	done
 done
 
+for a in autoban autoban-ordinary autoban-nice; do
+	tap_like "$md" "^\| $a \| run 1 \| -?[0-9.]+ / -?[0-9.]+; slowest -?[0-9.]+ \+ -?[0-9.]+ \|$" \
+	    "reaction takes $a's reaction apart: the module's call, and the rest"
+done
+
 run bulk BENCH_SIZES=2000 BENCH_BULK_BAN=2000 BENCH_F2B_BANS=200
 tap_is "$?" 0 "bulk runs to the end"
 tap_ok "$(grep -c 'put [0-9]* of' "$R/bulk.log")" \
