@@ -138,16 +138,28 @@ attack() {
 	return 0	# every login fails, by design
 }
 
-reaction_ms() {	# reaction_ms DEFENCE SRC: ms, or "none" if never in the kernel
+# reaction_ms DEFENCE SRC: ms, or "none" if never in the kernel.  For
+# autoban, when its "banned SRC as" line is in the log, two more figures:
+# the reaction in two parts, ms.  The first from the start of the module's
+# call to that line's arrival at the syslog sink (the module sends it right
+# after it woke banhelper, so the module's own work and its waits for a
+# core, and any wait before the line, are in it); the second from that
+# line to the kernel's change (banhelper's store read and netlink batch,
+# and nft monitor's line), below zero when banhelper, on the other core,
+# was faster than the log line.
+reaction_ms() {
 	python3 - "$1" "$2" "$E/syslog.times" "$E/nft.times" <<'EOF'
 import re, sys
 d, src, logf, nftf = sys.argv[1:]
 esc = re.escape(src)
-t_event = None
+t_event = t_line = None
 fails = 0
 for line in open(logf, errors="replace"):
     t, msg = line.split(" ", 1)
     if d == "autoban":
+        if t_line is None and re.search(
+                r"pam_autoban\(sshd:auth\): banned %s as " % esc, msg):
+            t_line = float(t)
         m = re.search(r"pam_autoban\(sshd:auth\): %s: ban stored; this call "
                       r"began at ([0-9.]+) " % esc, msg)
         if m:
@@ -166,52 +178,20 @@ for line in open(nftf, errors="replace"):
         break
 if t_event is None or t_kernel is None:
     print("none")
-else:
+elif t_line is None:
     print("%.3f" % ((t_kernel - t_event) * 1000))
+else:
+    print("%.3f %.3f %.3f" % ((t_kernel - t_event) * 1000,
+          (t_line - t_event) * 1000, (t_kernel - t_line) * 1000))
 EOF
 }
 
-# autoban_split SRC: autoban's reaction for SRC in two parts, ms: from the
-# start of the module's call to the arrival at the syslog sink of its
-# "banned SRC as" line, which the module sends right after it woke
-# banhelper (so the module's own work, and its waits for a core); and from
-# that line to the kernel's change (banhelper's store read and netlink
-# batch, and nft monitor's line).  The syslog send is in the first part;
-# the second can be below zero when banhelper, on the other core, was
-# faster than the log line.  "none" if either stamp is missing.
-autoban_split() {
-	python3 - "$1" "$E/syslog.times" "$E/nft.times" <<'EOF2'
-import re, sys
-src, logf, nftf = sys.argv[1:]
-esc = re.escape(src)
-t_began = t_line = t_kernel = None
-for line in open(logf, errors="replace"):
-    t, msg = line.split(" ", 1)
-    if t_line is None and re.search(r"pam_autoban\(sshd:auth\): banned %s as " % esc, msg):
-        t_line = float(t)
-    m = re.search(r"pam_autoban\(sshd:auth\): %s: ban stored; this call "
-                  r"began at ([0-9.]+) " % esc, msg)
-    if m:
-        t_began = float(m.group(1))
-        break
-for line in open(nftf, errors="replace"):
-    t, msg = line.split(" ", 1)
-    if "add element" in msg and re.search(r"[ {,]%s[ /},]" % esc, msg):
-        t_kernel = float(t)
-        break
-if None in (t_began, t_line, t_kernel):
-    print("none")
-else:
-    print("%.3f %.3f" % ((t_line - t_began) * 1000, (t_kernel - t_line) * 1000))
-EOF2
-}
-
-# split_summary: from lines "MODULE REST" (ms) of one run, "p50 of the
+# split_summary: from reaction_ms's lines of one autoban run, "p50 of the
 # module's part / p50 of the rest; the slowest reaction: module + rest"
 split_summary() {
 	python3 -c '
 import sys
-v = [tuple(map(float, l.split())) for l in sys.stdin if l.split() and l.split()[0] != "none"]
+v = [tuple(map(float, l.split()[1:])) for l in sys.stdin if len(l.split()) == 3]
 if not v:
     print("-")
 else:
@@ -266,7 +246,8 @@ for r in $(seq 1 "$RUNS"); do
 		printf '%s\n' "${srcs[@]}" | xargs -P "$PAR" -I{} bash -c \
 		    "$(declare -f login attack); NS_cli=$NS_cli E_SERVER4=$E_SERVER4 E_SERVER6=$E_SERVER6 E_USER=$E_USER attack {}"
 		sleep 2	# log readers may lag
-		ms=$(for s in "${srcs[@]}"; do reaction_ms "$kind" "$s"; done)
+		res=$(for s in "${srcs[@]}"; do reaction_ms "$kind" "$s"; done)
+		ms=$(echo "$res" | cut -d' ' -f1)
 		echo "run $r $d: every reaction, ms: $(echo "$ms" | sort -g | tr '\n' ' ')"
 		got=$(echo "$ms" | grep -vc none)
 		read -r p50 p99 <<<"$(echo "$ms" | grep -v none | python3 -c '
@@ -280,8 +261,7 @@ else:
 		p50s[$d]+="$p50 "
 		p99s[$d]+="$p99 "
 		if [ "$kind" = autoban ]; then
-			sp=$(for s in "${srcs[@]}"; do autoban_split "$s"; done |
-			    split_summary)
+			sp=$(echo "$res" | split_summary)
 			splits[$d]+="run $r: $sp"$'\n'
 			echo "run $r $d: ms, module's call until its wake-up p50 / the rest p50; the slowest: $sp"
 		fi
