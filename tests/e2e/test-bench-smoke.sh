@@ -17,8 +17,11 @@ run() {	# run NAME ENV... : the harness in its own session, output kept
 }
 
 # Three runs, so that without fresh hosts per run (-F) the first 40 hosts
-# would reach maxretry (5) and be refused.
-run pam-cost BENCH_TXNS=40 BENCH_PROCS="1 2" BENCH_HOSTS="1 100" BENCH_RUNS=3
+# would reach maxretry (5) and be refused.  With them, the runs of both
+# drivers count each of the 99 hosts at most 4 times (populate once more):
+# at 100 hosts autoban must refuse none.
+run pam-cost BENCH_TXNS=40 BENCH_SSHD_TXNS=10 BENCH_PROCS="1 2" \
+    BENCH_HOSTS="1 100" BENCH_RUNS=3
 tap_is "$?" 0 "pam-cost runs to the end"
 md=$(cat "$R/pam-cost.md" 2>/dev/null)
 for s in empty faillock abl autoban autoban-banned permit; do
@@ -39,6 +42,15 @@ for p in 1 2; do
 	tap_like "$(section "100 host(s), $p process(es)")" \
 	    "^\| autoban \|.* \| 0/0/0 \|$" \
 	    "pam-cost at 100 hosts, $p process(es): autoban counted every transaction, refused none"
+	sec=$(section "100 host(s), $p process(es), with sshd's libraries")
+	for s in empty faillock autoban; do
+		tap_like "$sec" "^\| $s \| [0-9]+ \([0-9]+-[0-9]+\) \| [0-9.]+ \(" \
+		    "pam-cost with sshd's libraries, $p process(es): ops/s and ratio for $s"
+	done
+	tap_like "$sec" "^\| autoban \|.* \| 0/0/0 \|$" \
+	    "... where autoban too counted every transaction, refused none"
+	tap_ok "$(printf '%s\n' "$sec" | grep -c '^| abl |')" \
+	    "... and pam_abl is left out"
 done
 tap_like "$(section "100 host(s), 2 process(es)")" \
     "^\| autoban \|( [^|]+ \|){5} [0-9]+ \| [0-9.]+ \([0-9.]+-[0-9.]+\) \|" \
@@ -55,8 +67,8 @@ tap_is "$?" 0 "pam-cost with a stack that hangs runs to the end"
 md=$(cat "$R/stall/pam-cost.md" 2>/dev/null)
 tap_like "$md" "^\| stall \| hung: callgrind's run had not ended after 3 s and was killed" \
     "the hung stack is reported as such"
-tap_is "$(grep -c "^| stall | hung: callgrind's run had not ended" "$R/stall/pam-cost.md")" 2 \
-    "... and is not run again at that size (instructions, then 1 process)"
+tap_is "$(grep -c "^| stall | hung: callgrind's run had not ended" "$R/stall/pam-cost.md")" 3 \
+    "... and is not run again at that size (instructions, 1 process, 1 process with sshd's libraries)"
 tap_like "$md" "^\| empty \| [0-9]+ \(" "the other stacks are still measured"
 tap_is "$(ps -eo args= | grep -cx '/bin/sleep 3600')" 0 \
     "nothing of the hung stack is left running"
