@@ -13,7 +13,10 @@
 # for one host in ten).  Reported: ops/s and
 # latency percentiles (median of $RUNS runs, min-max), the ratio to the empty
 # stack measured pair by pair in each run, instructions per transaction
-# under callgrind, and the stores' size on disk.
+# under callgrind, and the stores' size on disk.  The timed runs are made
+# twice: with pamdrive alone, and with pamdrive linked with sshd's
+# libraries (BENCH_SSHD_TXNS transactions per run, pam_abl left out), the
+# process sshd re-executes for each connection.
 . "$(dirname "$0")/lib.sh"
 bench_ns "$@"
 MD=$RESULTS/pam-cost.md
