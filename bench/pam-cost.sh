@@ -215,88 +215,89 @@ timed_rows() {
 	local p n r s c cn cfirst first out a b cm crm crmin crmax
 	local om omin omax rm rmin rmax n_ok notes
 	for p in $procs; do
-	n=$((total / p))
-	declare -A ops p50 p99 p999 ratio last refused cpu cpulast cpuratio
-	for s in $tstacks; do ops[$s]=""; p50[$s]=""; p99[$s]=""; p999[$s]=""; ratio[$s]=""; refused[$s]=""; cpu[$s]=""; cpuratio[$s]=""; done
-	for r in $(seq 1 "$RUNS"); do
-		# Each run starts at the host after the last one the
-		# previous run counted (-F), so with many hosts every
-		# transaction is a failure counted below maxretry (at
-		# 10 000 hosts, 5 runs of both drivers' tables count a
-		# host at most 3 times, populate once more).  With one host, that host is banned after
-		# maxretry failures and the rest are refusals.  The
-		# "refused" column shows which path a row measured.
-		first=$next_first
-		next_first=$((next_first + TXNS))
-		# One run: its transactions in CHUNKS parts, and in each
-		# part every stack back to back, in an order turned by
-		# one stack per part, so that the machine's drift (its
-		# speed changes within seconds here) falls on every
-		# stack alike.  A stack's figures are its parts summed.
-		declare -A secs=() done_n=() mt=() cpus=()
-		for s in $tstacks; do rm -f "$W/lat.$s"; secs[$s]=""; cpus[$s]=""; done_n[$s]=0; mt[$s]=0; done
-		for c in $(seq 0 $((CHUNKS - 1))); do
-			cn=$(((n * (c + 1)) / CHUNKS - (n * c) / CHUNKS))
-			[ "$cn" -gt 0 ] || continue
-			cfirst=$((first + p * ((n * c) / CHUNKS)))
-			for s in $(rotate "$c" $tstacks); do
+		n=$((total / p))
+		declare -A ops p50 p99 p999 ratio last refused cpu cpulast cpuratio
+		for s in $tstacks; do ops[$s]=""; p50[$s]=""; p99[$s]=""; p999[$s]=""; ratio[$s]=""; refused[$s]=""; cpu[$s]=""; cpuratio[$s]=""; done
+		for r in $(seq 1 "$RUNS"); do
+			# Each run starts at the host after the last one the
+			# previous run counted (-F), so with many hosts every
+			# transaction is a failure counted below maxretry (at
+			# 10 000 hosts, 5 runs of both drivers' tables count a
+			# host at most 3 times, populate once more).  With one
+			# host, that host is banned after maxretry failures and
+			# the rest are refusals.  The "refused" column shows
+			# which path a row measured.
+			first=$next_first
+			next_first=$((next_first + total))
+			# One run: its transactions in CHUNKS parts, and in each
+			# part every stack back to back, in an order turned by
+			# one stack per part, so that the machine's drift (its
+			# speed changes within seconds here) falls on every
+			# stack alike.  A stack's figures are its parts summed.
+			declare -A secs=() done_n=() mt=() cpus=()
+			for s in $tstacks; do rm -f "$W/lat.$s"; secs[$s]=""; cpus[$s]=""; done_n[$s]=0; mt[$s]=0; done
+			for c in $(seq 0 $((CHUNKS - 1))); do
+				cn=$(((n * (c + 1)) / CHUNKS - (n * c) / CHUNKS))
+				[ "$cn" -gt 0 ] || continue
+				cfirst=$((first + p * ((n * c) / CHUNKS)))
+				for s in $(rotate "$c" $tstacks); do
+					[ -n "${dead[$s]:-}" ] && continue
+					out=$(bounded "$drv" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$cn" -H "$run_hosts" -F "$cfirst" -L "$W/lat.$s")
+					if [ $? -eq 124 ]; then
+						dead[$s]=$(hung_note "run $r at $p process(es)")
+						continue
+					fi
+					secs[$s]+="$(echo "$out" | grep -oP ' secs=\K[0-9.]+') "
+					cpus[$s]+="$(echo "$out" | grep -oP 'cpu_s=\K[0-9.]+') "
+					done_n[$s]=$((done_n[$s] + p * cn))
+					mt[$s]=$((mt[$s] + $(echo "$out" | grep -oP 'maxtries=\K[0-9]+')))
+				done
+			done
+			for s in $tstacks; do
+				last[$s]="" cpulast[$s]=""
+				# A stack that hung in this run has no figures for it.
 				[ -n "${dead[$s]:-}" ] && continue
-				out=$(bounded "$drv" -c "$C" -s "$s" -u nobody -E -P "$p" -n "$cn" -H "$run_hosts" -F "$cfirst" -L "$W/lat.$s")
-				if [ $? -eq 124 ]; then
-					dead[$s]=$(hung_note "run $r at $p process(es)")
-					continue
-				fi
-				secs[$s]+="$(echo "$out" | grep -oP ' secs=\K[0-9.]+') "
-				cpus[$s]+="$(echo "$out" | grep -oP 'cpu_s=\K[0-9.]+') "
-				done_n[$s]=$((done_n[$s] + p * cn))
-				mt[$s]=$((mt[$s] + $(echo "$out" | grep -oP 'maxtries=\K[0-9]+')))
+				last[$s]=$(python3 -c "print('%.1f' % (${done_n[$s]} / sum([${secs[$s]// /,}0])))")
+				cpulast[$s]=$(python3 -c "print('%.1f' % (sum([${cpus[$s]// /,}0]) * 1e6 / ${done_n[$s]}))")
+				cpu[$s]+="${cpulast[$s]} "
+				refused[$s]+="${mt[$s]} "
+				ops[$s]+="${last[$s]} "
+				read -r a b c <<<"$(percentiles "$W/lat.$s")"
+				p50[$s]+="$a "
+				p99[$s]+="$b "
+				p999[$s]+="$c "
+			done
+			unset secs done_n mt cpus
+			for s in $tstacks; do
+				[ -n "${last[$s]}" ] && [ -n "${last[empty]}" ] || continue
+				ratio[$s]+="$(python3 -c "print(${last[$s]} / ${last[empty]})") "
+				cpuratio[$s]+="$(python3 -c "print(${cpulast[$s]} / ${cpulast[empty]})") "
 			done
 		done
+		md "### $h host(s), $p process(es)$label" "" \
+		    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs | CPU µs per transaction | CPU ratio to empty, per run | refused (PAM_MAXTRIES) of $((p * n)) per run |" \
+		    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+		notes=()
 		for s in $tstacks; do
-			last[$s]="" cpulast[$s]=""
-			# A stack that hung in this run has no figures for it.
-			[ -n "${dead[$s]:-}" ] && continue
-			last[$s]=$(python3 -c "print('%.1f' % (${done_n[$s]} / sum([${secs[$s]// /,}0])))")
-			cpulast[$s]=$(python3 -c "print('%.1f' % (sum([${cpus[$s]// /,}0]) * 1e6 / ${done_n[$s]}))")
-			cpu[$s]+="${cpulast[$s]} "
-			refused[$s]+="${mt[$s]} "
-			ops[$s]+="${last[$s]} "
-			read -r a b c <<<"$(percentiles "$W/lat.$s")"
-			p50[$s]+="$a "
-			p99[$s]+="$b "
-			p999[$s]+="$c "
+			if [ -z "${ops[$s]// /}" ] || [ -z "${ratio[$s]// /}" ]; then
+				md "| $s | ${dead[$s]:-no run finished} | | | | | | | |"
+				continue
+			fi
+			read -r om omin omax _ <<<"$(echo "${ops[$s]}" | stats)"
+			read -r rm rmin rmax _ <<<"$(echo "${ratio[$s]}" | stats)"
+			read -r a _ <<<"$(echo "${p50[$s]}" | stats)"
+			read -r b _ <<<"$(echo "${p99[$s]}" | stats)"
+			read -r c _ <<<"$(echo "${p999[$s]}" | stats)"
+			read -r cm _ <<<"$(echo "${cpu[$s]}" | stats)"
+			read -r crm crmin crmax _ <<<"$(echo "${cpuratio[$s]}" | stats)"
+			md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c | $(printf '%.0f' "$cm") | $(printf '%.3f (%.3f-%.3f)' "$crm" "$crmin" "$crmax") | $(echo ${refused[$s]} | tr ' ' '/') |"
+			n_ok=$(echo "${ops[$s]}" | wc -w)
+			[ "$n_ok" -lt "$RUNS" ] &&
+			    notes+=("$s: $n_ok of $RUNS runs; ${dead[$s]:-the others did not finish}.")
 		done
-		unset secs done_n mt cpus
-		for s in $tstacks; do
-			[ -n "${last[$s]}" ] && [ -n "${last[empty]}" ] || continue
-			ratio[$s]+="$(python3 -c "print(${last[$s]} / ${last[empty]})") "
-			cpuratio[$s]+="$(python3 -c "print(${cpulast[$s]} / ${cpulast[empty]})") "
-		done
-	done
-	md "### $h host(s), $p process(es)$label" "" \
-	    "| stack | ops/s median (min-max) | ratio to empty, per run: median (min-max) | p50 µs | p99 µs | p99.9 µs | CPU µs per transaction | CPU ratio to empty, per run | refused (PAM_MAXTRIES) of $((p * n)) per run |" \
-	    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-	notes=()
-	for s in $tstacks; do
-		if [ -z "${ops[$s]// /}" ] || [ -z "${ratio[$s]// /}" ]; then
-			md "| $s | ${dead[$s]:-no run finished} | | | | | | | |"
-			continue
-		fi
-		read -r om omin omax _ <<<"$(echo "${ops[$s]}" | stats)"
-		read -r rm rmin rmax _ <<<"$(echo "${ratio[$s]}" | stats)"
-		read -r a _ <<<"$(echo "${p50[$s]}" | stats)"
-		read -r b _ <<<"$(echo "${p99[$s]}" | stats)"
-		read -r c _ <<<"$(echo "${p999[$s]}" | stats)"
-		read -r cm _ <<<"$(echo "${cpu[$s]}" | stats)"
-		read -r crm crmin crmax _ <<<"$(echo "${cpuratio[$s]}" | stats)"
-		md "| $s | $(printf '%.0f (%.0f-%.0f)' "$om" "$omin" "$omax") | $(printf '%.3f (%.3f-%.3f)' "$rm" "$rmin" "$rmax") | $a | $b | $c | $(printf '%.0f' "$cm") | $(printf '%.3f (%.3f-%.3f)' "$crm" "$crmin" "$crmax") | $(echo ${refused[$s]} | tr ' ' '/') |"
-		n_ok=$(echo "${ops[$s]}" | wc -w)
-		[ "$n_ok" -lt "$RUNS" ] &&
-		    notes+=("$s: $n_ok of $RUNS runs; ${dead[$s]:-the others did not finish}.")
-	done
-	[ ${#notes[@]} -gt 0 ] && md "" "${notes[@]}"
-	md ""
-	unset ops p50 p99 p999 ratio last refused cpu cpulast cpuratio
+		[ ${#notes[@]} -gt 0 ] && md "" "${notes[@]}"
+		md ""
+		unset ops p50 p99 p999 ratio last refused cpu cpulast cpuratio
 	done
 }
 
