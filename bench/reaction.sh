@@ -186,18 +186,33 @@ else:
 EOF
 }
 
-# split_summary: from reaction_ms's lines of one autoban run, "p50 of the
-# module's part / p50 of the rest; the slowest reaction: module + rest"
-split_summary() {
+# quantiles: "p50 p99" of the numbers on stdin (one a line), "- -" if none
+quantiles() {
 	python3 -c '
 import sys
-v = [tuple(map(float, l.split()[1:])) for l in sys.stdin if len(l.split()) == 3]
+v = sorted(float(x) for x in sys.stdin.read().split())
 if not v:
-    print("-")
+    print("- -")
 else:
-    q = lambda a: sorted(a)[len(a) // 2]
-    m, r = max(v, key=lambda x: x[0] + x[1])
-    print("%.2f / %.2f; slowest %.2f + %.2f" % (q([x[0] for x in v]), q([x[1] for x in v]), m, r))'
+    q = lambda p: v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
+    print("%.3f %.3f" % (q(0.5), q(0.99)))'
+}
+
+# split_summary: from reaction_ms's lines of one autoban run, "p50 of the
+# module's part / p50 of the rest; the slowest reaction: module + rest",
+# the p50s taken as the reaction's own
+split_summary() {
+	local parts m r slow
+	parts=$(awk 'NF == 3 {print $2, $3}')
+	if [ -z "$parts" ]; then
+		echo "-"
+		return
+	fi
+	read -r m _ <<<"$(cut -d' ' -f1 <<<"$parts" | quantiles)"
+	read -r r _ <<<"$(cut -d' ' -f2 <<<"$parts" | quantiles)"
+	slow=$(awk '{s = $1 + $2} NR == 1 || s > b {b = s; x = $1; y = $2}
+	    END {print x, y}' <<<"$parts")
+	printf '%.2f / %.2f; slowest %.2f + %.2f\n' "$m" "$r" $slow
 }
 
 md "## Reaction against a real sshd" "" "$(run_stamp)" "" \
@@ -250,14 +265,7 @@ for r in $(seq 1 "$RUNS"); do
 		ms=$(echo "$res" | cut -d' ' -f1)
 		echo "run $r $d: every reaction, ms: $(echo "$ms" | sort -g | tr '\n' ' ')"
 		got=$(echo "$ms" | grep -vc none)
-		read -r p50 p99 <<<"$(echo "$ms" | grep -v none | python3 -c '
-import statistics, sys
-v = sorted(float(x) for x in sys.stdin.read().split())
-if not v:
-    print("- -")
-else:
-    q = lambda p: v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
-    print("%.3f %.3f" % (q(0.5), q(0.99)))')"
+		read -r p50 p99 <<<"$(echo "$ms" | grep -v none | quantiles)"
 		p50s[$d]+="$p50 "
 		p99s[$d]+="$p99 "
 		if [ "$kind" = autoban ]; then
