@@ -8,9 +8,8 @@
 #   UNITDIR  where banhelper.service goes          (/etc/systemd/system)
 #   WERROR   -Werror by default; WERROR= to build with warnings only
 #   CFLAGS   optimisation and debug flags                  (-O2 -g)
-#   LMDB_STATIC  1: link liblmdb.a into the PAM module (see
-#            pam_module/lmdb_link.c and lmdb_alloc.c); 0: link
-#            liblmdb.so, whose memory functions are libc's    (1)
+#   SAN      1: build into build-san with AddressSanitizer and
+#            UndefinedBehaviorSanitizer (make SAN=1 tests)
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -38,36 +37,25 @@ LDHARDEN = -Wl,-z,relro,-z,now -Wl,--as-needed
 
 B	= build
 
-LMDB_STATIC ?= 1
-LIBDIR_MA := $(shell pkg-config --variable=libdir lmdb 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
-OBJCOPY	?= objcopy
-ifeq ($(LMDB_STATIC),1)
-# LMDB's memory functions renamed to pam_module/lmdb_alloc.c's, its open to
-# lmdb_open.c's: see there.
-LMDB_RENAMED_FNS = malloc calloc realloc free strdup posix_memalign open
-MOD_LMDB_OBJ = $(B)/obj/pam_module/lmdb_link.o \
-	  $(B)/obj/pam_module/lmdb_alloc.o $(B)/obj/pam_module/lmdb_open.o \
-	  $(B)/obj/liblmdb-alloc.a
-MOD_LMDB = $(MOD_LMDB_OBJ) -lpthread
-else
-MOD_LMDB = -llmdb
-endif
-
-LIB_SRC	= lib/util.c lib/addr.c lib/config.c lib/store.c lib/policy.c lib/wake.c
+LIB_SRC	= lib/util.c lib/trust.c lib/addr.c lib/config.c lib/store.c \
+	  lib/store_file.c lib/store_rec.c lib/store_bans.c lib/store_counts.c \
+	  lib/store_maint.c lib/policy.c lib/wake.c
 LIB_OBJ	= $(LIB_SRC:%.c=$(B)/obj/%.o)
 
-# cold.c: libc functions bound on first call, not on every load.
-MOD_SRC	= pam_module/pam_autoban.c pam_module/cold.c
+MOD_SRC	= pam_module/pam_autoban.c
 MOD_OBJ	= $(MOD_SRC:%.c=$(B)/obj/%.o)
 MODULE	= $(B)/pam_autoban.so
 
-HELPER_SRC = banhelper/main.c banhelper/cli.c banhelper/daemon.c \
-	  banhelper/fw.c banhelper/fw_nft.c banhelper/fw_ipset.c banhelper/caps.c
+HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
+	  banhelper/cmd_list.c banhelper/cmd_status.c banhelper/cmd_ban.c \
+	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \
+	  banhelper/fw.c banhelper/fw_partition.c banhelper/fw_nft.c \
+	  banhelper/fw_nl.c banhelper/fw_ipset.c
 HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/obj/%.o)
 HELPER	= $(B)/banhelper
 
-UNIT_TESTS = test_addr test_cold test_config test_lmdb_alloc test_policy \
-	  test_store test_util
+UNIT_TESTS = test_addr test_config test_policy test_store test_store_file \
+	  test_util
 UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
 TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam \
 	  $(B)/tests/nft_race.so
@@ -82,45 +70,21 @@ $(B)/libautoban.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-# The module: only pam_sm_* exported, no undefined symbols, and never
-# libnftables (GPL-2, and it exits on out-of-memory).  Two load segments
-# instead of four (noseparate-code): it is mapped on every connection.
-# No start files: their only work in a C module without atexit handlers is
-# four weak imports (__cxa_finalize, __gmon_start__, the two _ITM_ ones)
-# that the dynamic linker looks up, mostly in vain, on every load (a
-# constructor, should one be added, still runs from .init_array).
-$(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map \
-	  $(MOD_LMDB_OBJ)
-	$(CC) -shared -nostartfiles -o $@ $(MOD_OBJ) $(B)/libautoban.a \
-	  $(MOD_LMDB) \
+# The module: only pam_sm_* exported (version script), no undefined
+# symbols (-z defs), and never libnftables (GPL-2, and it exits on
+# out-of-memory).
+$(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map
+	$(CC) -shared -o $@ $(MOD_OBJ) $(B)/libautoban.a -llmdb \
 	  -Wl,--version-script=pam_module/exports.map -Wl,-z,defs $(LDHARDEN) \
-	  -Wl,-z,noseparate-code $(LDFLAGS) -lpam
-
-$(B)/obj/liblmdb-alloc.a: $(LIBDIR_MA)/liblmdb.a Makefile
-	@mkdir -p $(@D)
-	$(OBJCOPY) $(foreach f,$(LMDB_RENAMED_FNS),--redefine-sym $(f)=ab_lmdb_$(f)) \
-	  $< $@
+	  $(LDFLAGS) -lpam
 
 $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
 	$(CC) -pie -o $@ $(HELPER_OBJ) $(B)/libautoban.a $(LDHARDEN) \
-	  $(LDFLAGS) -lnftables -ljansson -lcap -llmdb
+	  $(LDFLAGS) -lnftables -lnftnl -lmnl -ljansson -lcap -llmdb
 
 $(B)/tests/%: tests/unit/%.c $(B)/libautoban.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/libautoban.a -lcmocka -llmdb -lpthread
-
-# cold.c's forwarders, linked in so that this program's calls reach them.
-$(B)/tests/test_cold: tests/unit/test_cold.c $(B)/obj/pam_module/cold.o \
-	  $(B)/libautoban.a
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/pam_module/cold.o \
-	  $(B)/libautoban.a -lcmocka -llmdb -ldl
-
-$(B)/tests/test_lmdb_alloc: tests/unit/test_lmdb_alloc.c \
-	  $(B)/obj/pam_module/lmdb_alloc.o $(B)/obj/pam_module/lmdb_open.o
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/pam_module/lmdb_alloc.o \
-	  $(B)/obj/pam_module/lmdb_open.o -lcmocka
 
 $(B)/tests/pamdrive: tests/pam/pamdrive.c
 	@mkdir -p $(@D)

@@ -1,23 +1,34 @@
 /*
- * daemon.c - banhelper run: keep the kernel in step with the store.
+ * daemon.c - banhelper run: keep the kernel in step with the store, and
+ * repair whatever drifts.
  *
- * MUST: drop to CAP_NET_ADMIN before touching anything the outside can
- * reach (the socket, the store), and refuse to run if the drop cannot be
- * verified; never build a command from a datagram (its content is
- * ignored: it only says "look at the store"); hold one instance per
- * runtime_dir (flock on the pid file).
+ * MUST: read the configuration strictly (main.c) and refuse to start on a
+ * mistake; become the configured user with CAP_NET_ADMIN alone before
+ * touching anything the outside can reach (the store, the wake-ups), and
+ * refuse to run if the drop cannot be verified (privs.c); never build a
+ * command from a datagram (its content is ignored: it only says "look at
+ * the store"); hold one instance per runtime_dir (flock on the pid file);
+ * survive a store or firewall it cannot open (retry each tick, never use
+ * what is not there); schedule by the monotonic clock, so no step of the
+ * wall clock stops or floods the ticks.
  *
  * Order of events: a wake-up datagram (the module just banned) or a
  * periodic tick runs an incremental sync from the store's change log, so a
  * lost datagram delays a ban by one tick at most and loses nothing.  Each
- * tick also checks that the table is still there (a full restore if someone
- * flushed the ruleset), prunes the store, and records the time of the sync.
- * SIGHUP re-reads the configuration and restores in full; SIGTERM and
+ * tick also repairs drift, everything `banhelper status` can see: a store
+ * directory removed and made anew, a store replaced or restored to an
+ * older state (its identity changed, its change log went back), a store
+ * file that fails its checks (rebuilt from the kernel, repair.c), a table
+ * flushed or deleted, elements missing or extra (looked for whenever the
+ * ruleset's generation moved under someone else's hand).  Once a minute it
+ * forgets what no longer matters (policy_prune).  SIGHUP re-reads the
+ * configuration (a bad one is refused, the old one kept); SIGTERM and
  * SIGINT stop cleanly, leaving the kernel's bans to run out on their own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,16 +43,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "banhelper.h"
+#include "bh.h"
+#include "fw.h"
+#include "privs.h"
+#include "repair.h"
+
+#define PRUNE_EVERY_MS	60000
 
 struct daemon {
 	struct bh *bh;
-	struct ab_store *st;
-	struct fw *fw;
+	struct ab_store *st;	/* NULL while it cannot be opened */
+	struct fw *fw;		/* likewise */
 	int pidfd, sockfd, sigfd;
-	uint64_t seq;
-	int64_t last_sync;	/* kernel last brought in step */
-	int64_t last_tick;	/* last periodic check; wake-ups do not move it */
+	uint64_t seq;		/* change number applied */
+	uint8_t id[16];		/* the store's identity at the last full sync */
+	uint32_t gen;		/* ruleset generation known to be ours */
+	int gen_known, down_logged;
+	int64_t last_sync;	/* wall clock: kernel last brought in step */
+	int64_t next_tick;	/* monotonic ms */
+	int64_t next_prune;	/* monotonic ms */
 };
 
 static int64_t
@@ -50,9 +70,18 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Take the pid file; 0, or an error if another daemon holds it. */
 static int
-pidfile_take(struct daemon *d)
+pidfile_take(struct daemon *d, uid_t uid, gid_t gid)
 {
 	char path[AB_PATH_MAX + 32], buf[64];
 	int fd, n;
@@ -70,9 +99,15 @@ pidfile_take(struct daemon *d)
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, " \n")] = '\0';
 		ab_logf(&d->bh->log, LOG_ERR, "another banhelper runs already "
-		    "(pid %s)", buf[0] ? buf : "?");
+		    "(pid %s): refusing to start", buf[0] ? buf : "?");
 		close(fd);
 		return -EEXIST;
+	}
+	if (fchown(fd, uid, gid) != 0) {
+		ab_logf(&d->bh->log, LOG_ERR, "cannot give %s to uid %u: %s",
+		    path, (unsigned)uid, strerror(errno));
+		close(fd);
+		return -errno;
 	}
 	d->pidfd = fd;
 	return 0;
@@ -133,21 +168,6 @@ socket_open(struct daemon *d)
 	return 0;
 }
 
-/* Open store and firewall for the current configuration. */
-static int
-open_backends(struct daemon *d)
-{
-	int rc;
-
-	if ((rc = store_open(&d->st, &d->bh->cfg, &d->bh->log)) != 0)
-		return rc;
-	if ((rc = fw_open(&d->fw, &d->bh->cfg, &d->bh->log)) != 0) {
-		store_close(d->st);
-		d->st = NULL;
-	}
-	return rc;
-}
-
 static void
 close_backends(struct daemon *d)
 {
@@ -157,22 +177,70 @@ close_backends(struct daemon *d)
 	d->st = NULL;
 }
 
+/* Open store and firewall for the current configuration: 0 or an error
+ * (said once until they open again). */
+static int
+open_backends(struct daemon *d)
+{
+	int rc;
+
+	if (d->st != NULL && d->fw != NULL)
+		return 0;
+	close_backends(d);
+	if ((rc = store_open(&d->st, &d->bh->cfg, &d->bh->log)) == 0 &&
+	    (rc = fw_open(&d->fw, &d->bh->cfg, &d->bh->log)) == 0) {
+		if (d->down_logged)
+			ab_logf(&d->bh->log, LOG_NOTICE, "store and firewall "
+			    "usable again");
+		d->down_logged = 0;
+		return 0;
+	}
+	close_backends(d);
+	if (!d->down_logged)
+		ab_logf(&d->bh->log, LOG_ERR, "cannot open the store or the "
+		    "firewall (%s): retrying every %llds", ab_strerror(rc),
+		    (long long)d->bh->cfg.sync_interval);
+	d->down_logged = 1;
+	return rc;
+}
+
+/* After our own change: the generation is ours if nobody moved it first. */
+static void
+gen_after(struct daemon *d, uint32_t before, int had)
+{
+	uint32_t g;
+
+	if (had && d->gen_known && before == d->gen &&
+	    d->fw->ops->generation(d->fw, &g) == 0)
+		d->gen = g;
+	else
+		d->gen_known = 0;
+}
+
 static int
 sync_full(struct daemon *d, const char *why)
 {
 	struct ab_store_stat ss;
+	uint32_t g0 = 0;
 	size_t n = 0;
-	int rc;
+	int rc, had;
 
 	/* The change number first: nothing committed meanwhile is skipped. */
-	if ((rc = store_stat(d->st, &ss)) != 0)
+	if ((rc = store_stat(d->st, &ss)) != 0) {
+		ab_logf(&d->bh->log, LOG_ERR, "full sync (%s): %s", why,
+		    ab_strerror(rc));
 		return rc;
+	}
+	had = d->fw->ops->generation(d->fw, &g0) == 0;
 	if ((rc = fw_sync_full(d->fw, d->st, now_s(), &n)) != 0) {
 		ab_logf(&d->bh->log, LOG_ERR, "full sync (%s) failed: %s", why,
 		    ab_strerror(rc));
 		return rc;
 	}
+	/* A full sync makes the kernel ours: its generation is known. */
+	d->gen_known = had && d->fw->ops->generation(d->fw, &d->gen) == 0;
 	d->seq = ss.last_change;
+	memcpy(d->id, ss.id, sizeof(d->id));
 	d->last_sync = now_s();
 	pidfile_write(d);
 	ab_logf(&d->bh->log, LOG_INFO, "%s: %zu bans in %s", why, n,
@@ -184,38 +252,105 @@ static int
 sync_changes(struct daemon *d)
 {
 	uint64_t before = d->seq;
+	uint32_t g0 = 0;
+	int had = d->fw->ops->generation(d->fw, &g0) == 0;
 	int rc = fw_sync_changes(d->fw, d->st, &d->seq, now_s());
 
+	if (rc == AB_ECORRUPT)
+		return rc;	/* the tick repairs the store */
 	if (rc != 0) {
 		ab_logf(&d->bh->log, LOG_ERR, "sync failed: %s; trying in full",
 		    ab_strerror(rc));
 		return sync_full(d, "restore after a failed sync");
 	}
-	if (d->seq != before)
+	if (d->seq != before) {
+		gen_after(d, g0, had);
 		ab_logf(&d->bh->log, LOG_DEBUG, "applied changes %llu..%llu",
 		    (unsigned long long)before + 1, (unsigned long long)d->seq);
+	}
 	d->last_sync = now_s();
 	return 0;
 }
 
+/*
+ * Has the kernel drifted from the store?  The table must be there; its
+ * elements are compared only when the ruleset's generation moved since
+ * the kernel was last known to be ours (listing every element is the
+ * costly part).
+ */
+static const char *
+kernel_drift(struct daemon *d)
+{
+	struct fw_check chk;
+	uint32_t g;
+	int have_gen;
+
+	if (d->fw->ops->present(d->fw) == 0)
+		return "the firewall table is gone or changed (flushed?)";
+	have_gen = d->fw->ops->generation(d->fw, &g) == 0;
+	if (have_gen && d->gen_known && g == d->gen)
+		return NULL;
+	if (fw_check(d->fw, d->st, now_s(), &chk) != 0)
+		return NULL;
+	if (!chk.present)
+		return "the firewall table is gone or changed (flushed?)";
+	if (chk.missing > 0 || chk.extra > 0) {
+		ab_logf(&d->bh->log, LOG_WARNING, "the kernel lacks %zu and has "
+		    "%zu extra of the store's bans", chk.missing, chk.extra);
+		return "elements missing or extra";
+	}
+	d->gen = g;
+	d->gen_known = have_gen;
+	return NULL;
+}
+
+/* The periodic pass: repair what drifted, apply changes, forget. */
 static void
 tick(struct daemon *d)
 {
-	size_t nb = 0, nc = 0;
-	int present;
+	struct ab_store_stat ss;
+	const char *why = NULL;
+	size_t restored;
+	int rc;
 
-	d->last_tick = now_s();
-	present = d->fw->ops->present(d->fw);
-	if (present == 0) {
-		ab_logf(&d->bh->log, LOG_WARNING, "the firewall table is gone "
-		    "or changed (flushed?): restoring it");
-		sync_full(d, "restore");
+	if (open_backends(d) != 0)
+		return;
+	if (store_moved(d->st)) {
+		ab_logf(&d->bh->log, LOG_WARNING, "a store directory was "
+		    "replaced: opening it again");
+		close_backends(d);
+		if (open_backends(d) != 0)
+			return;
+		why = "store directory replaced";
+	}
+	if ((rc = repair_store(d->st, d->fw, now_s(), &d->bh->log,
+	    &restored)) == 1)
+		why = "ban store rebuilt from the kernel";
+	else if (rc < 0)
+		return;
+	if (why == NULL && (rc = store_stat(d->st, &ss)) == 0 &&
+	    (memcmp(ss.id, d->id, sizeof(d->id)) != 0 ||
+	    ss.last_change < d->seq))
+		why = memcmp(ss.id, d->id, sizeof(d->id)) != 0 ?
+		    "the store was replaced" : "the store went back in time "
+		    "(restored?)";
+	if (why == NULL)
+		why = kernel_drift(d);
+	if (why != NULL) {
+		ab_logf(&d->bh->log, LOG_WARNING, "%s: restoring the kernel "
+		    "from the store", why);
+		sync_full(d, "repair");
 	} else {
 		sync_changes(d);
 	}
-	if (store_prune(d->st, now_s(), 1000, &nb, &nc) == 0 && nb + nc > 0)
-		ab_logf(&d->bh->log, LOG_DEBUG, "pruned %zu records and %zu "
-		    "counts", nb, nc);
+	if (mono_ms() >= d->next_prune) {
+		size_t nb = 0, nc = 0;
+
+		d->next_prune = mono_ms() + PRUNE_EVERY_MS;
+		if (policy_prune(d->st, now_s(), &nb, &nc) == 0 && nb + nc > 0)
+			ab_logf(&d->bh->log, LOG_DEBUG, "pruned %zu records and "
+			    "%zu counts", nb, nc);
+	}
 	pidfile_write(d);
 }
 
@@ -232,40 +367,41 @@ drain(int fd)
 static void
 reload(struct daemon *d)
 {
-	struct ab_config old = d->bh->cfg;
+	struct bh next = *d->bh;
 
-	if (load_config(d->bh, 0) != 0) {
-		ab_logf(&d->bh->log, LOG_ERR, "new configuration unusable: "
-		    "keeping the old one");
-		d->bh->cfg = old;
+	if (bh_load_config(&next, 1) != 0) {
+		ab_logf(&d->bh->log, LOG_ERR, "new configuration refused (see "
+		    "above): keeping the old one");
 		return;
 	}
-	if (strcmp(old.runtime_dir, d->bh->cfg.runtime_dir) != 0) {
-		ab_logf(&d->bh->log, LOG_WARNING, "runtime_dir changes only on "
-		    "restart: keeping %s", old.runtime_dir);
-		snprintf(d->bh->cfg.runtime_dir, sizeof(d->bh->cfg.runtime_dir),
-		    "%s", old.runtime_dir);
+	/* What was set up as root stays as it is until a restart. */
+	if (strcmp(next.cfg.runtime_dir, d->bh->cfg.runtime_dir) != 0 ||
+	    strcmp(next.cfg.user, d->bh->cfg.user) != 0 ||
+	    next.cfg.backend != d->bh->cfg.backend) {
+		ab_logf(&d->bh->log, LOG_WARNING, "runtime_dir, user and backend "
+		    "change only on restart: keeping %s, %s, %s",
+		    d->bh->cfg.runtime_dir, d->bh->cfg.user,
+		    d->bh->cfg.backend == AB_BACKEND_IPSET ? "ipset" : "nftables");
+		memcpy(next.cfg.runtime_dir, d->bh->cfg.runtime_dir,
+		    sizeof(next.cfg.runtime_dir));
+		memcpy(next.cfg.user, d->bh->cfg.user, sizeof(next.cfg.user));
+		next.cfg.backend = d->bh->cfg.backend;
 	}
 	close_backends(d);
-	if (open_backends(d) != 0) {
-		ab_logf(&d->bh->log, LOG_ERR, "cannot open the store or the "
-		    "firewall with the new configuration: keeping the old one");
-		d->bh->cfg = old;
-		if (open_backends(d) != 0)
-			return;
-	}
-	sync_full(d, "reload");
+	d->bh->cfg = next.cfg;
+	d->gen_known = 0;
+	if (open_backends(d) == 0)
+		sync_full(d, "reload");
 }
 
 /*
  * realtime = yes: SCHED_FIFO at the lowest priority.  Under attack every
  * core is busy hashing the attackers' passwords, and a woken daemon of the
- * ordinary class waits for the running task's slice: measured here (Linux
- * 6.18, bench/reaction.sh), at Nice=-10 a ban waited 3-5 ms for a CPU in
- * about one case of ten.  A real-time daemon runs at once; it uses about a
- * millisecond of CPU per ban.  SCHED_RESET_ON_FORK: nothing it starts
- * inherits the class.  Called while CAP_SYS_NICE is still held; where it is
- * refused (a container), the daemon says so and goes on.
+ * ordinary class waits for the running task's slice (docs/DESIGN.md).  A
+ * real-time daemon runs at once, for about a millisecond per ban.
+ * SCHED_RESET_ON_FORK: nothing it starts inherits the class.  Called
+ * while CAP_SYS_NICE is still held; where it is refused (a container), the
+ * daemon says so and goes on.
  */
 static void
 set_realtime(struct bh *bh)
@@ -283,24 +419,48 @@ set_realtime(struct bh *bh)
 		    "(realtime = no silences this)", strerror(errno));
 }
 
+/* Milliseconds until the next tick, as poll() takes them. */
+static int
+poll_timeout(const struct daemon *d)
+{
+	int64_t ms = d->next_tick - mono_ms();
+
+	if (ms < 0)
+		return 0;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
 int
-cmd_run(struct bh *bh)
+cmd_run(struct bh *bh, int argc, char **argv)
 {
 	struct daemon d;
 	sigset_t mask;
+	uid_t uid;
+	gid_t gid;
 	int rc, stop = 0;
 
+	(void)argc;
+	(void)argv;
 	memset(&d, 0, sizeof(d));
 	d.bh = bh;
 	d.pidfd = d.sockfd = d.sigfd = -1;
-	if ((rc = need_privileges(bh, "run")) != 0)
+	if ((rc = bh_need_privileges(bh, "run")) != 0)
 		return rc;
 	umask(077);
 	set_realtime(bh);	/* needs CAP_SYS_NICE: before the drop */
-	/* First thing: only CAP_NET_ADMIN stays, or we do not run. */
-	if (caps_drop_to_net_admin(&bh->log, bh->cfg.backend ==
-	    AB_BACKEND_IPSET) != 0)
-		return BH_PERM;
+	/* As root: the user's directories, the pid file, the socket. */
+	if (privs_user(&bh->cfg, &uid, &gid, &bh->log) != 0 ||
+	    store_set_owner(&bh->cfg, uid, gid, &bh->log) != 0 ||
+	    pidfile_take(&d, uid, gid) != 0 || socket_open(&d) != 0) {
+		rc = BH_ERR;
+		goto out;
+	}
+	/* Then only CAP_NET_ADMIN stays, as that user, or we do not run. */
+	if (privs_drop(uid, gid, bh->cfg.backend == AB_BACKEND_IPSET,
+	    &bh->log) != 0) {
+		rc = BH_PERM;
+		goto out;
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -309,25 +469,27 @@ cmd_run(struct bh *bh)
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
 	    (d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		ab_logf(&bh->log, LOG_ERR, "signalfd: %s", strerror(errno));
-		return BH_ERR;
-	}
-	if (open_backends(&d) != 0 || pidfile_take(&d) != 0 ||
-	    socket_open(&d) != 0) {
 		rc = BH_ERR;
 		goto out;
 	}
-	ab_logf(&bh->log, LOG_INFO, "started (pid %ld, %s, sync every %llds)",
-	    (long)getpid(), d.fw->ops->name, (long long)bh->cfg.sync_interval);
+	if (open_backends(&d) != 0) {
+		rc = BH_ERR;
+		goto out;
+	}
+	ab_logf(&bh->log, LOG_INFO, "started (pid %ld, user %s, %s, sync every "
+	    "%llds)", (long)getpid(), bh->cfg.user, d.fw->ops->name,
+	    (long long)bh->cfg.sync_interval);
+	repair_store(d.st, d.fw, now_s(), &bh->log, NULL);
 	if (sync_full(&d, "start") != 0) {
 		rc = BH_ERR;
 		goto out;
 	}
-	d.last_tick = now_s();
+	d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
+	d.next_prune = mono_ms();
 	while (!stop) {
 		struct pollfd pfd[2] = { { d.sockfd, POLLIN, 0 },
 		    { d.sigfd, POLLIN, 0 } };
-		int64_t due = d.last_tick + bh->cfg.sync_interval - now_s();
-		int n = poll(pfd, 2, due > 0 ? (int)due * 1000 : 0);
+		int n = poll(pfd, 2, poll_timeout(&d));
 
 		if (n < 0 && errno != EINTR) {
 			ab_logf(&bh->log, LOG_ERR, "poll: %s", strerror(errno));
@@ -347,10 +509,13 @@ cmd_run(struct bh *bh)
 			break;
 		if (n > 0 && (pfd[0].revents & POLLIN)) {
 			drain(d.sockfd);
-			sync_changes(&d);
+			if (open_backends(&d) == 0)
+				sync_changes(&d);
 		}
-		if (d.last_tick + bh->cfg.sync_interval <= now_s())
+		if (mono_ms() >= d.next_tick) {
+			d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
 			tick(&d);
+		}
 	}
 	ab_logf(&bh->log, LOG_INFO, "stopping; bans stay in the kernel until "
 	    "their timeouts");

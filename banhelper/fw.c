@@ -5,15 +5,11 @@
  * into their own commands.  Nothing here holds a store transaction while
  * it talks to the kernel: records are copied out first.
  */
-#include <stdarg.h>
-#include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 
-#include "banhelper.h"
-
-typedef unsigned __int128 u128;
+#include "fw.h"
 
 int
 fw_open(struct fw **fwp, const struct ab_config *cfg, const struct ab_log *log)
@@ -23,7 +19,7 @@ fw_open(struct fw **fwp, const struct ab_config *cfg, const struct ab_log *log)
 
 	*fwp = NULL;
 	if ((fw = calloc(1, sizeof(*fw))) == NULL)
-		return -12;	/* -ENOMEM */
+		return -ENOMEM;
 	fw->ops = cfg->backend == AB_BACKEND_IPSET ? &fw_ipset_ops :
 	    &fw_nft_ops;
 	fw->cfg = cfg;
@@ -43,44 +39,6 @@ fw_close(struct fw *fw)
 		return;
 	fw->ops->fini(fw);
 	free(fw);
-}
-
-/* ---- text for the backends ---------------------------------------------- */
-
-void
-sb_printf(struct sbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (sb->oom)
-		return;
-	for (;;) {
-		size_t room = sb->cap - sb->len, cap;
-		char *np;
-
-		va_start(ap, fmt);
-		n = vsnprintf(sb->p != NULL ? sb->p + sb->len : NULL, room, fmt,
-		    ap);
-		va_end(ap);
-		if (n < 0) {
-			sb->oom = 1;
-			return;
-		}
-		if ((size_t)n < room) {
-			sb->len += (size_t)n;
-			return;
-		}
-		for (cap = sb->cap ? sb->cap * 2 : 65536; cap - sb->len <=
-		    (size_t)n; cap *= 2)
-			;
-		if ((np = realloc(sb->p, cap)) == NULL) {
-			sb->oom = 1;
-			return;
-		}
-		sb->p = np;
-		sb->cap = cap;
-	}
 }
 
 /* ---- growable arrays of fw_ban ------------------------------------------ */
@@ -137,14 +95,15 @@ static int
 collect_cb(const struct ab_ban *rec, void *arg)
 {
 	struct collect *c = arg;
+	int64_t end = policy_ban_end(c->cfg, rec, c->now);
 
-	if (rec->until <= c->now)
+	if (end == 0)
 		return 0;
 	if (c->only_family == 0 && is_unit(c->cfg, &rec->prefix))
-		bv_push(&c->units, &rec->prefix, rec->until - c->now, 1);
+		bv_push(&c->units, &rec->prefix, end - c->now, 1);
 	else if (!is_unit(c->cfg, &rec->prefix))
 		bv_push(&c->net[fi(&rec->prefix)], &rec->prefix,
-		    rec->until - c->now, 1);
+		    end - c->now, 1);
 	return 0;
 }
 
@@ -169,7 +128,7 @@ fw_sync_full(struct fw *fw, struct ab_store *st, int64_t now, size_t *n)
 	if ((rc = store_ban_foreach(st, collect_cb, &c)) < 0)
 		goto out;
 	if (c.units.oom || c.net[0].oom || c.net[1].oom) {
-		rc = -12;
+		rc = -ENOMEM;
 		goto out;
 	}
 	memset(&plan, 0, sizeof(plan));
@@ -248,7 +207,7 @@ plan_apply(struct fw *fw, struct ab_store *st, struct banvec *units,
 		if (rc < 0)
 			goto out;
 		if (c[f].net[f].oom) {
-			rc = -12;
+			rc = -ENOMEM;
 			goto out;
 		}
 		plan.net_changed[f] = 1;
@@ -293,7 +252,7 @@ fw_apply_bans(struct fw *fw, struct ab_store *st, const struct fw_ban *bans,
 			bv_push(&units, &bans[i].prefix, bans[i].timeout,
 			    bans[i].fresh);
 	}
-	rc = units.oom ? -12 : plan_apply(fw, st, &units, net_changed, now);
+	rc = units.oom ? -ENOMEM : plan_apply(fw, st, &units, net_changed, now);
 	free(units.v);
 	return rc;
 }
@@ -309,7 +268,7 @@ fw_sync_prefixes(struct fw *fw, struct ab_store *st,
 	if (n == 0)
 		return 0;
 	if ((b = calloc(n, sizeof(*b))) == NULL)
-		return -12;
+		return -ENOMEM;
 	for (i = 0; i < n && rc >= 0; i++) {
 		struct ab_ban rec;
 
@@ -317,8 +276,8 @@ fw_sync_prefixes(struct fw *fw, struct ab_store *st,
 		if (!is_unit(fw->cfg, &prefixes[i]))
 			continue;	/* rebuilt from the store */
 		if ((rc = store_ban_get(st, &prefixes[i], &rec)) == 1 &&
-		    rec.until > now)
-			b[i].timeout = rec.until - now;
+		    policy_ban_end(fw->cfg, &rec, now) > 0)
+			b[i].timeout = policy_ban_end(fw->cfg, &rec, now) - now;
 	}
 	if (rc >= 0)
 		rc = fw_apply_bans(fw, st, b, n, now);
@@ -338,11 +297,12 @@ change_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
 {
 	struct chg *c = arg;
 
+	int64_t end = rec != NULL ? policy_ban_end(c->cfg, rec, c->now) : 0;
+
 	if (!is_unit(c->cfg, p))
 		c->net_changed[fi(p)] = 1;
 	else
-		bv_push(&c->units, p, rec != NULL && rec->until > c->now ?
-		    rec->until - c->now : 0, 0);
+		bv_push(&c->units, p, end > 0 ? end - c->now : 0, 0);
 	return 0;
 }
 
@@ -375,210 +335,12 @@ fw_sync_changes(struct fw *fw, struct ab_store *st, uint64_t *seq,
 	}
 	if (rc < 0 || c.units.oom) {
 		free(c.units.v);
-		return rc < 0 ? rc : -12;
+		return rc < 0 ? rc : -ENOMEM;
 	}
 	rc = plan_apply(fw, st, &c.units, c.net_changed, now);
 	free(c.units.v);
 	if (rc == 0)
 		*seq = last;
-	return rc;
-}
-
-/* ---- ranges -------------------------------------------------------------- */
-
-static u128
-to_u128(int family, const uint8_t *a)
-{
-	u128 v = 0;
-	int i, n = family == 4 ? 4 : 16;
-
-	for (i = 0; i < n; i++)
-		v = (v << 8) | a[i];
-	return v;
-}
-
-static void
-from_u128(int family, u128 v, uint8_t *a)
-{
-	int i, n = family == 4 ? 4 : 16;
-
-	memset(a, 0, 16);
-	for (i = n - 1; i >= 0; i--) {
-		a[i] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static u128
-host_mask(int family, unsigned plen)
-{
-	unsigned bits = family == 4 ? 32 : 128, host = bits - plen;
-
-	if (host == 128)
-		return ~(u128)0;
-	return ((u128)1 << host) - 1;
-}
-
-static void
-prefix_range(const struct ab_addr *p, u128 *lo, u128 *hi)
-{
-	*lo = to_u128(p->family, p->a);
-	*hi = *lo | host_mask(p->family, p->plen);
-}
-
-char *
-fw_range_text(const struct fw_range *r, char *buf, size_t len)
-{
-	int af = r->family == 4 ? AF_INET : AF_INET6;
-	unsigned bits = r->family == 4 ? 32 : 128, plen;
-	char a[64], b[64];
-	u128 lo = to_u128(r->family, r->lo), hi = to_u128(r->family, r->hi);
-
-	inet_ntop(af, r->lo, a, sizeof(a));
-	if (lo == hi) {
-		snprintf(buf, len, "%s", a);
-		return buf;
-	}
-	for (plen = 0; plen < bits; plen++) {
-		u128 m = host_mask(r->family, plen);
-
-		if ((lo & m) == 0 && (lo | m) == hi) {
-			snprintf(buf, len, "%s/%u", a, plen);
-			return buf;
-		}
-	}
-	inet_ntop(af, r->hi, b, sizeof(b));
-	snprintf(buf, len, "%s-%s", a, b);
-	return buf;
-}
-
-/* ---- partition of nested prefix bans -------------------------------------
- *
- * CIDR prefixes either nest or are disjoint.  An address is banned while
- * any prefix covering it is, so its piece of the kernel set must live as
- * long as the longest-lived covering ban.  A sweep over the sorted range
- * ends, with a max-heap of the ranges open at each point, gives the pieces;
- * neighbours with equal timeouts are merged.  O(n log n).
- */
-struct span {
-	u128 lo, hi;
-	int64_t timeout;
-};
-
-static int
-cmp_span_lo(const void *a, const void *b)
-{
-	const struct span *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static int
-cmp_u128(const void *a, const void *b)
-{
-	u128 x = *(const u128 *)a, y = *(const u128 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-heap_push(struct span **heap, size_t *n, struct span *s)
-{
-	size_t i = (*n)++;
-
-	while (i > 0 && heap[(i - 1) / 2]->timeout < s->timeout) {
-		heap[i] = heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	heap[i] = s;
-}
-
-static void
-heap_pop(struct span **heap, size_t *n)
-{
-	struct span *last = heap[--(*n)];
-	size_t i = 0;
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= *n)
-			break;
-		if (c + 1 < *n && heap[c + 1]->timeout > heap[c]->timeout)
-			c++;
-		if (heap[c]->timeout <= last->timeout)
-			break;
-		heap[i] = heap[c];
-		i = c;
-	}
-	if (*n > 0)
-		heap[i] = last;
-}
-
-int
-fw_partition(const struct fw_ban *in, size_t n, struct fw_range **out,
-    size_t *nout)
-{
-	struct span *sp = NULL, **heap = NULL;
-	struct fw_range *res = NULL;
-	u128 *pts = NULL;
-	size_t i, k, np = 0, nh = 0, nr = 0, next = 0;
-	int family = n > 0 ? in[0].prefix.family : 4, rc = -12;
-	u128 max = family == 4 ? (u128)0xffffffffu : ~(u128)0;
-
-	*out = NULL;
-	*nout = 0;
-	if (n == 0)
-		return 0;
-	sp = calloc(n, sizeof(*sp));
-	heap = calloc(n, sizeof(*heap));
-	pts = calloc(2 * n, sizeof(*pts));
-	res = calloc(2 * n, sizeof(*res));
-	if (sp == NULL || heap == NULL || pts == NULL || res == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		prefix_range(&in[i].prefix, &sp[i].lo, &sp[i].hi);
-		sp[i].timeout = in[i].timeout;
-		pts[np++] = sp[i].lo;
-		if (sp[i].hi != max)
-			pts[np++] = sp[i].hi + 1;
-	}
-	qsort(sp, n, sizeof(*sp), cmp_span_lo);
-	qsort(pts, np, sizeof(*pts), cmp_u128);
-	for (i = 0, k = 0; i < np; i++)
-		if (k == 0 || pts[k - 1] != pts[i])
-			pts[k++] = pts[i];
-	np = k;
-	for (i = 0; i < np; i++) {
-		u128 end;
-
-		while (next < n && sp[next].lo == pts[i])
-			heap_push(heap, &nh, &sp[next++]);
-		while (nh > 0 && heap[0]->hi < pts[i])
-			heap_pop(heap, &nh);
-		if (nh == 0)
-			continue;
-		end = i + 1 < np ? pts[i + 1] - 1 : max;
-		if (nr > 0 && res[nr - 1].timeout == heap[0]->timeout &&
-		    to_u128(family, res[nr - 1].hi) + 1 == pts[i]) {
-			from_u128(family, end, res[nr - 1].hi);
-			continue;
-		}
-		res[nr].family = (uint8_t)family;
-		from_u128(family, pts[i], res[nr].lo);
-		from_u128(family, end, res[nr].hi);
-		res[nr].timeout = heap[0]->timeout;
-		nr++;
-	}
-	*out = res;
-	*nout = nr;
-	res = NULL;
-	rc = 0;
-out:
-	free(res);
-	free(pts);
-	free(heap);
-	free(sp);
 	return rc;
 }
 
@@ -595,17 +357,6 @@ cmp_range(const void *a, const void *b)
 	if ((c = memcmp(x->lo, y->lo, 16)) != 0)
 		return c;
 	return memcmp(x->hi, y->hi, 16);
-}
-
-void
-fw_prefix_range(const struct ab_addr *p, struct fw_range *r)
-{
-	u128 lo, hi;
-
-	prefix_range(p, &lo, &hi);
-	r->family = p->family;
-	from_u128(r->family, lo, r->lo);
-	from_u128(r->family, hi, r->hi);
 }
 
 static void
@@ -629,7 +380,7 @@ fw_check(struct fw *fw, struct ab_store *st, int64_t now, struct fw_check *out)
 	c.now = now;
 	if ((rc = store_ban_foreach(st, collect_cb, &c)) < 0)
 		goto out;
-	rc = -12;
+	rc = -ENOMEM;
 	want = calloc(c.units.n + 2 * (c.net[0].n + c.net[1].n) + 1,
 	    sizeof(*want));
 	if (want == NULL || c.units.oom || c.net[0].oom || c.net[1].oom)

@@ -23,7 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "banhelper.h"
+#include "bh.h"
+#include "fw.h"
 
 #define MAXELEM	"4000000"
 
@@ -287,7 +288,7 @@ ipset_apply(struct fw *fw, const struct fw_plan *plan)
 	}
 	if (sb.oom) {
 		free(sb.p);
-		return -12;
+		return -ENOMEM;
 	}
 	if (sb.len > 0)
 		rc = tool(fw, restore, sb.p, sb.len, !plan->full);
@@ -401,7 +402,7 @@ ipset_init(struct fw *fw)
 	struct ipset_priv *pv = calloc(1, sizeof(*pv));
 
 	if (pv == NULL)
-		return -12;
+		return -ENOMEM;
 	if (find_tool("ipset", pv->ipset, sizeof(pv->ipset)) != 0 ||
 	    find_tool("iptables", pv->iptables[0], sizeof(pv->iptables[0])) != 0 ||
 	    find_tool("ip6tables", pv->iptables[1],
@@ -422,7 +423,16 @@ ipset_fini(struct fw *fw)
 	fw->priv = NULL;
 }
 
+/* ipset keeps no generation: every check lists the sets. */
+static int
+ipset_generation(struct fw *fw, uint32_t *gen)
+{
+	(void)fw;
+	(void)gen;
+	return -1;
+}
+
 const struct fw_ops fw_ipset_ops = {
 	"ipset", 1, ipset_init, ipset_fini, ipset_apply, ipset_present,
-	ipset_list,
+	ipset_list, ipset_generation,
 };

@@ -1,7 +1,6 @@
 /*
  * fw_nft.c - the nftables backend, through libnftables; a small change
- * on top (a ban, an unban) as one nfnetlink batch of our own (see "small
- * changes" below).
+ * on top (a ban, an unban) goes as one netlink batch (fw_nl.c) instead.
  *
  * MUST: touch nothing outside "table inet autoban"; build every command from
  * parsed binary addresses (inet_ntop) and numbers, never from outside text;
@@ -21,8 +20,8 @@
  * of them from the kernel to check for overlaps, so one ban on top of
  * 100 000 would take seconds.  A hash set needs no such read; the interval
  * sets hold only the few bans at other prefix lengths.
- * Contexts: a change on top (a ban, an unban) runs in one libnftables
- * context kept for the life of the backend, in fw->priv.  Freeing a
+ * Contexts: a change on top that fw_nl.c does not take runs in one
+ * libnftables context kept for the life of the backend, in fw->priv.  Freeing a
  * context closes its netlink socket, and right after a commit that took
  * 5-16 ms here while the cores were busy (measured around nft_ctx_free),
  * a wait every ban would pay before the daemon could take the next one.
@@ -39,30 +38,28 @@
  * then runs again as a replace.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <jansson.h>
 #include <nftables/libnftables.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <arpa/inet.h>
-#include <linux/netfilter.h>	/* after netinet/in.h, which it defers to */
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-#include <endian.h>
-#include <errno.h>
-#include <time.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
-#include "banhelper.h"
+#include "bh.h"
+#include "fw.h"
 
 #define TABLE	"inet autoban"
 
 static const char *const set_names[2][2] = {
 	{ "v4", "v4net" },
 	{ "v6", "v6net" },
+};
+
+/* What the backend keeps for its life (fw->priv): see the top. */
+struct nft_priv {
+	struct nft_ctx *ctx;	/* changes on top; made on first use */
+	struct fw_nl *nl;	/* small changes, the generation */
 };
 
 /* ---- running commands ---------------------------------------------------- */
@@ -108,20 +105,19 @@ run_in(struct fw *fw, struct nft_ctx *ctx, const char *text, int quiet)
 static int
 run_kept(struct fw *fw, const char *text)
 {
-	struct nft_ctx *ctx = fw->priv;
+	struct nft_priv *p = fw->priv;
 	int rc;
 
-	if (ctx == NULL && (ctx = ctx_new()) == NULL)
-		return -12;
-	fw->priv = ctx;
+	if (p->ctx == NULL && (p->ctx = ctx_new()) == NULL)
+		return -ENOMEM;
 	/* A fresh error buffer: only this run's complaint in it. */
-	nft_ctx_unbuffer_error(ctx);
-	nft_ctx_buffer_error(ctx);
-	rc = run_in(fw, ctx, text, 1);
+	nft_ctx_unbuffer_error(p->ctx);
+	nft_ctx_buffer_error(p->ctx);
+	rc = run_in(fw, p->ctx, text, 1);
 	/* After a failure the lasting context starts afresh. */
 	if (rc != 0) {
-		nft_ctx_free(ctx);
-		fw->priv = NULL;
+		nft_ctx_free(p->ctx);
+		p->ctx = NULL;
 	}
 	return rc;
 }
@@ -148,48 +144,15 @@ table_listed(struct nft_ctx *ctx)
 /* ---- building commands --------------------------------------------------- */
 
 /* A unit set's element: the unit's network address, without a length. */
-static struct ab_addr
-unit_net(const struct ab_addr *a)
-{
-	struct ab_addr net = *a;
-
-	addr_mask(&net, a->plen);
-	return net;
-}
-
 static void
 addr_text(const struct ab_addr *a, char *buf, size_t len)
 {
-	struct ab_addr net = unit_net(a);
+	struct ab_addr net = fw_unit_net(a);
 
 	/* Callers pass 128 bytes; were it short, nft refuses an empty element. */
 	if (inet_ntop(a->family == 4 ? AF_INET : AF_INET6, net.a, buf,
 	    (socklen_t)len) == NULL)
 		buf[0] = '\0';
-}
-
-/*
- * A change to the unit sets, as text or as a netlink batch, is three steps.
- * An element that may be there is first added with a short timeout (a
- * no-op if present), then deleted, then added with its real timeout:
- * deleting an absent element would fail the whole batch, and re-adding
- * does not change a timeout on every kernel.  A full rebuild, into a new
- * table, only adds.
- */
-enum step { STEP_PRE, STEP_DEL, STEP_ADD };
-
-/* Does unit b take part in step s of plan? */
-static int
-unit_takes(const struct fw_plan *plan, const struct fw_ban *b, enum step s)
-{
-	return s == STEP_ADD ? b->timeout > 0 : !plan->full && !b->fresh;
-}
-
-/* The element's timeout in step s, in seconds (0: none, a delete). */
-static int64_t
-unit_timeout(const struct fw_ban *b, enum step s)
-{
-	return s == STEP_PRE ? 1 : s == STEP_DEL ? 0 : b->timeout;
 }
 
 /* "saddr & MASK == " for a unit shorter than the address, else "saddr ". */
@@ -306,268 +269,6 @@ net_text(struct sbuf *sb, int f, const struct fw_ban *net, size_t n)
 	return 0;
 }
 
-/* ---- small changes: one netlink batch of our own ------------------------- */
-
-/*
- * A ban or unban on top (the daemon's wake-ups, `banhelper ban ADDR`) is
- * the same add / delete / add of unit-set elements as nft_apply's text,
- * sent as one nfnetlink batch built here from the kernel's UAPI.  Before
- * every command libnftables fetches its cache (the ruleset generation,
- * tables, sets: 7 netlink sends and 12 receives for one element) and
- * parses the text; under attack that was 1.08 ms of a 1.75 ms reaction at
- * the median, up to 11 ms (bench/targets.md).  Only plans of at most
- * NL_MAX_UNITS unit elements with no prefix-set change take this path;
- * if the kernel refuses the batch (nothing of it is applied), nft_apply
- * runs the same change through libnftables, which says why it fails.
- * The socket is kept for the life of the backend, as the context is.
- */
-#define NL_MAX_UNITS	64
-#define NL_BUFSZ	(NL_MAX_UNITS * 3 * 64 + 512)
-
-struct nlb {
-	uint8_t *p;
-	size_t len, cap;
-	int full;
-};
-
-static int nl_fd = -1;
-static uint32_t nl_seq;
-
-/* n zeroed bytes at the end of the buffer, padded to 4. */
-static void *
-nlb_put(struct nlb *b, size_t n)
-{
-	size_t a = NLMSG_ALIGN(n);
-	void *r;
-
-	if (b->full || a > b->cap - b->len) {
-		b->full = 1;
-		return NULL;
-	}
-	r = b->p + b->len;
-	memset(r, 0, a);
-	b->len += a;
-	return r;
-}
-
-/* An attribute; returns its offset (for a nest, closed by nlb_nest_end). */
-static size_t
-nlb_attr(struct nlb *b, uint16_t type, const void *data, size_t n)
-{
-	size_t at = b->len;
-	struct nlattr *na = nlb_put(b, NLA_HDRLEN);
-	void *d;
-
-	if (na == NULL)
-		return at;
-	na->nla_type = type;
-	na->nla_len = (uint16_t)(NLA_HDRLEN + n);
-	if (n > 0 && (d = nlb_put(b, n)) != NULL)
-		memcpy(d, data, n);
-	return at;
-}
-
-static void
-nlb_nest_end(struct nlb *b, size_t at)
-{
-	if (!b->full)
-		((struct nlattr *)(void *)(b->p + at))->nla_len =
-		    (uint16_t)(b->len - at);
-}
-
-/* A message header with its nfgenmsg; returns its offset. */
-static size_t
-nlb_msg(struct nlb *b, uint16_t type, uint16_t flags, uint8_t family,
-    uint16_t res_id)
-{
-	size_t at = b->len;
-	struct nlmsghdr *h = nlb_put(b, NLMSG_HDRLEN);
-	struct nfgenmsg *g = nlb_put(b, sizeof(*g));
-
-	if (h == NULL || g == NULL)
-		return at;
-	h->nlmsg_type = type;
-	h->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
-	h->nlmsg_seq = ++nl_seq;
-	g->nfgen_family = family;
-	g->version = NFNETLINK_V0;
-	g->res_id = htons(res_id);
-	return at;
-}
-
-static void
-nlb_msg_end(struct nlb *b, size_t at)
-{
-	if (!b->full)
-		((struct nlmsghdr *)(void *)(b->p + at))->nlmsg_len =
-		    (uint32_t)(b->len - at);
-}
-
-/* One NEWSETELEM / DELSETELEM message of family f's unit set, if any. */
-static int
-nl_elems(struct nlb *b, const struct fw_plan *plan, int f, enum step step)
-{
-	int fam = f == 0 ? 4 : 6;
-	size_t i, m, list, n = 0;
-
-	for (i = 0; i < plan->nunits; i++)
-		n += plan->units[i].prefix.family == fam &&
-		    unit_takes(plan, &plan->units[i], step);
-	if (n == 0)
-		return 0;
-	m = nlb_msg(b, (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 |
-	    (step == STEP_DEL ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM)),
-	    (uint16_t)(NLM_F_ACK | (step == STEP_DEL ? 0 : NLM_F_CREATE)),
-	    NFPROTO_INET, 0);
-	nlb_attr(b, NFTA_SET_ELEM_LIST_TABLE, "autoban", sizeof("autoban"));
-	nlb_attr(b, NFTA_SET_ELEM_LIST_SET, set_names[f][0],
-	    strlen(set_names[f][0]) + 1);
-	list = nlb_attr(b, NLA_F_NESTED | NFTA_SET_ELEM_LIST_ELEMENTS, NULL, 0);
-	for (i = 0; i < plan->nunits; i++) {
-		const struct fw_ban *u = &plan->units[i];
-		struct ab_addr net;
-		size_t e, k;
-
-		if (u->prefix.family != fam || !unit_takes(plan, u, step))
-			continue;
-		net = unit_net(&u->prefix);
-		e = nlb_attr(b, NLA_F_NESTED | NFTA_LIST_ELEM, NULL, 0);
-		k = nlb_attr(b, NLA_F_NESTED | NFTA_SET_ELEM_KEY, NULL, 0);
-		nlb_attr(b, NFTA_DATA_VALUE, net.a, fam == 4 ? 4 : 16);
-		nlb_nest_end(b, k);
-		if (step != STEP_DEL) {
-			/* Milliseconds, big-endian. */
-			uint64_t ms = htobe64((uint64_t)unit_timeout(u, step) *
-			    1000);
-
-			nlb_attr(b, NFTA_SET_ELEM_TIMEOUT, &ms, sizeof(ms));
-		}
-		nlb_nest_end(b, e);
-	}
-	nlb_nest_end(b, list);
-	nlb_msg_end(b, m);
-	return 1;
-}
-
-static void
-nl_close(void)
-{
-	if (nl_fd >= 0)
-		close(nl_fd);
-	nl_fd = -1;
-}
-
-static int
-nl_socket(void)
-{
-	struct sockaddr_nl sa;
-	struct timeval tv = { 2, 0 };	/* never wait for ever */
-	int fd, one = 1;
-
-	if (nl_fd >= 0)
-		return nl_fd;
-	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-	    NETLINK_NETFILTER)) < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.nl_family = AF_NETLINK;
-	/* NETLINK_CAP_ACK: an error names our message, not a copy of it. */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one,
-	    sizeof(one)) != 0) {
-		close(fd);
-		return -1;
-	}
-	if (nl_seq == 0)
-		nl_seq = (uint32_t)time(NULL);
-	return nl_fd = fd;
-}
-
-/*
- * Wait for the kernel's answer to each of nacks messages numbered first to
- * last: 0 when every one is acknowledged (the batch is committed), -1 on
- * an error or no answer.
- */
-static int
-nl_wait(int fd, uint32_t first, uint32_t last, unsigned nacks)
-{
-	static uint8_t rb[8192];
-
-	while (nacks > 0) {
-		struct sockaddr_nl from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, rb, sizeof(rb), 0,
-		    (struct sockaddr *)&from, &fl);
-		struct nlmsghdr *h;
-		size_t left;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		if (from.nl_pid != 0)
-			continue;	/* not the kernel */
-		left = (size_t)n;
-		for (h = (struct nlmsghdr *)(void *)rb; NLMSG_OK(h, left);
-		    h = NLMSG_NEXT(h, left)) {
-			const struct nlmsgerr *e;
-
-			if (h->nlmsg_seq < first || h->nlmsg_seq > last)
-				continue;	/* an older batch's */
-			if (h->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-				return -1;
-			e = NLMSG_DATA(h);
-			if (e->error != 0)
-				return -1;
-			nacks--;
-		}
-	}
-	return 0;
-}
-
-/* 0: applied; 1: not a plan for this path; -1: refused or failed. */
-static int
-nl_apply(const struct fw_plan *plan)
-{
-	static uint8_t buf[NL_BUFSZ];
-	struct nlb b = { buf, 0, sizeof(buf), 0 };
-	struct sockaddr_nl k;
-	uint32_t first;
-	unsigned nacks = 0;
-	size_t m;
-	int f, fd;
-	enum step s;
-
-	if (plan->full || plan->net_changed[0] || plan->net_changed[1] ||
-	    plan->nunits == 0 || plan->nunits > NL_MAX_UNITS)
-		return 1;
-	if ((fd = nl_socket()) < 0)
-		return -1;
-	m = nlb_msg(&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC,
-	    NFNL_SUBSYS_NFTABLES);
-	nlb_msg_end(&b, m);
-	first = nl_seq + 1;
-	for (f = 0; f < 2; f++)
-		for (s = STEP_PRE; s <= STEP_ADD; s++)
-			nacks += (unsigned)nl_elems(&b, plan, f, s);
-	m = nlb_msg(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC,
-	    NFNL_SUBSYS_NFTABLES);
-	nlb_msg_end(&b, m);
-	if (b.full)
-		return 1;
-	memset(&k, 0, sizeof(k));
-	k.nl_family = AF_NETLINK;
-	if (sendto(fd, b.p, b.len, 0, (struct sockaddr *)&k, sizeof(k)) !=
-	    (ssize_t)b.len || nl_wait(fd, first, nl_seq, nacks) != 0) {
-		nl_close();	/* the next batch starts on a clean socket */
-		return -1;
-	}
-	return 0;
-}
-
 static int
 nft_apply(struct fw *fw, const struct fw_plan *plan)
 {
@@ -577,11 +278,12 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 	size_t i;
 	int f, rc = 0, create = 0;
 
-	if (nl_apply(plan) == 0)
+	/* A small change on top: one netlink batch, if the kernel takes it. */
+	if (fw_nl_apply(((struct nft_priv *)fw->priv)->nl, plan) == 0)
 		return 0;
 	if (plan->full) {
 		if ((ctx = ctx_new()) == NULL)
-			return -12;
+			return -ENOMEM;
 		create = table_listed(ctx) == 0;
 		/* The longer head; a create uses the tail of this space. */
 		sb_printf(&sb, "%s", HEAD_REPLACE);
@@ -589,21 +291,21 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 	}
 	for (f = 0; f < 2; f++) {
 		int fam = f == 0 ? 4 : 6;
-		enum step s;
+		enum fw_step s;
 
-		/* The three steps (see unit_takes), each one command. */
-		for (s = STEP_PRE; s <= STEP_ADD; s++) {
-			struct elems e = { &sb, s == STEP_DEL ? "delete" :
+		/* The three steps (see fw.h), each one command. */
+		for (s = FW_STEP_PRE; s <= FW_STEP_ADD; s++) {
+			struct elems e = { &sb, s == FW_STEP_DEL ? "delete" :
 			    "add", set_names[f][0], 0 };
 
 			for (i = 0; i < plan->nunits; i++) {
 				const struct fw_ban *b = &plan->units[i];
 
 				if (b->prefix.family != fam ||
-				    !unit_takes(plan, b, s))
+				    !fw_step_takes(plan, b, s))
 					continue;
 				addr_text(&b->prefix, text, sizeof(text));
-				elem_add(&e, text, unit_timeout(b, s));
+				elem_add(&e, text, fw_step_timeout(b, s));
 			}
 			elem_end(&e);
 		}
@@ -612,7 +314,7 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 			goto out;
 	}
 	if (sb.oom) {
-		rc = -12;
+		rc = -ENOMEM;
 		goto out;
 	}
 	if (plan->full) {
@@ -625,7 +327,7 @@ nft_apply(struct fw *fw, const struct fw_plan *plan)
 			/* The table appeared since it was listed: replace. */
 			nft_ctx_free(ctx);
 			if ((ctx = ctx_new()) == NULL) {
-				rc = -12;
+				rc = -ENOMEM;
 				goto out;
 			}
 			memcpy(sb.p, HEAD_REPLACE, strlen(HEAD_REPLACE));
@@ -651,7 +353,7 @@ nft_present(struct fw *fw)
 	int rc, f, k, ok = 1;
 
 	if (ctx == NULL)
-		return -12;
+		return -ENOMEM;
 	/* Terse: set definitions without their elements. */
 	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_TERSE);
 	rc = nft_run_cmd_from_buffer(ctx, "list table " TABLE);
@@ -755,7 +457,7 @@ list_set(struct fw *fw, int f, int net, struct fw_range **v, size_t *n,
 	int rc = AB_EFIREWALL;
 
 	if (ctx == NULL)
-		return -12;
+		return -ENOMEM;
 	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
 	snprintf(cmd, sizeof(cmd), "list set " TABLE " %s", name);
 	if (nft_run_cmd_from_buffer(ctx, cmd) != 0)
@@ -779,7 +481,7 @@ list_set(struct fw *fw, int f, int net, struct fw_range **v, size_t *n,
 				    nc * sizeof(*nv));
 
 				if (nv == NULL) {
-					rc = -12;
+					rc = -ENOMEM;
 					goto out;
 				}
 				*v = nv;
@@ -829,21 +531,44 @@ nft_list(struct fw *fw, struct fw_range **out, size_t *n)
 }
 
 static int
+nft_generation(struct fw *fw, uint32_t *gen)
+{
+	return fw_nl_generation(((struct nft_priv *)fw->priv)->nl, gen);
+}
+
+static int
 nft_init(struct fw *fw)
 {
-	fw->priv = NULL;	/* the lasting context: made on first use */
+	struct nft_priv *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (p == NULL)
+		return -ENOMEM;
+	if ((rc = fw_nl_open(&p->nl)) != 0) {
+		ab_logf(fw->log, LOG_ERR, "netlink socket for nftables: %s",
+		    ab_strerror(rc));
+		free(p);
+		return rc;
+	}
+	fw->priv = p;
 	return 0;
 }
 
 static void
 nft_fini(struct fw *fw)
 {
-	nl_close();
-	if (fw->priv != NULL)
-		nft_ctx_free(fw->priv);
+	struct nft_priv *p = fw->priv;
+
+	if (p == NULL)
+		return;
+	fw_nl_close(p->nl);
+	if (p->ctx != NULL)
+		nft_ctx_free(p->ctx);
+	free(p);
 	fw->priv = NULL;
 }
 
 const struct fw_ops fw_nft_ops = {
 	"nftables", 0, nft_init, nft_fini, nft_apply, nft_present, nft_list,
+	nft_generation,
 };

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 /* ---- paths and names (the only place they are spelled) ---------------- */
@@ -24,12 +26,12 @@
 #define AB_BANS_FILE		"bans.mdb"	/* in db: durable bans */
 #define AB_COUNTS_FILE		"counts.mdb"	/* in runtime_dir: counts */
 /* LMDB is given a checked store as this name plus its descriptor number
- * (lib/store.c); the module's LMDB opens that name as a duplicate
- * (pam_module/lmdb_open.c). */
+ * (lib/store.c). */
 #define AB_PROC_FD_PREFIX	"/proc/self/fd/"
 #define AB_WAKE_SOCK		"wake.sock"	/* in runtime_dir */
 #define AB_PID_FILE		"banhelper.pid"	/* in runtime_dir */
 #define AB_ATTEMPT_ENV		"AUTOBAN_ATTEMPT" /* PAM env, one-line mode */
+#define AB_USER			"_autoban"	/* banhelper run's user */
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -75,6 +77,20 @@ char *ab_escape(const char *in, char *out, size_t outlen);
 
 /* Write a duration as "1w2d3h4m5s" (largest units, zeros left out). */
 char *ab_fmt_duration(int64_t secs, char *out, size_t outlen);
+
+/* ---- trust ------------------------------------------------------------- */
+
+#define AB_NOUID	((uid_t)-1)
+
+/*
+ * Judge an open fd: a directory (want_dir) or a regular file, owned by
+ * root, by the caller or by also (AB_NOUID: no one else), not writable by
+ * group or other.  what and name go into the message ("config" and the
+ * escaped path).  Returns 0 and *out (may be NULL), or AB_EUNTRUSTED or
+ * -errno, logged through log (may be NULL).
+ */
+int trust_fd(int fd, int want_dir, uid_t also, const char *what,
+    const char *name, const struct ab_log *log, struct stat *out);
 
 /* ---- addresses --------------------------------------------------------- */
 
@@ -155,6 +171,7 @@ struct ab_config {
 	uint16_t ports[AB_PORTS_MAX];	/* empty: drop all traffic */
 	int64_t sync_interval;		/* seconds between reconcile ticks */
 	int realtime;			/* daemon at SCHED_FIFO 1 if it can */
+	char user[33];			/* the daemon's own user */
 };
 
 /* Fill cfg with the documented defaults. */
@@ -238,16 +255,31 @@ void store_close(struct ab_store *st);
 const struct ab_config *store_config(const struct ab_store *st);
 const struct ab_log *store_log(const struct ab_store *st);
 
-/*
- * Find the active ban covering host at now (any prefix length in use).
- * Returns 1 and *ban, 0 if none, or an error.  If unit_rec is not NULL it is
- * filled with the record of unit (active or not) and *unit_found set.
- */
-int store_ban_find(struct ab_store *st, const struct ab_addr *host,
-    int64_t now, struct ab_ban *ban, const struct ab_addr *unit,
-    struct ab_ban *unit_rec, int *unit_found);
+/* 1 if a store directory's path no longer names the directory st holds
+ * (removed and made anew, restored): the caller should open it again. */
+int store_moved(struct ab_store *st);
 
-/* What a store_ban_update callback asks for. */
+/*
+ * Give both store directories and the store files in them to uid:gid
+ * (banhelper's user), creating the directories if missing.  For root,
+ * before it drops to that user.  Returns 0 or an error (logged).
+ */
+int store_set_owner(const struct ab_config *cfg, uid_t uid, gid_t gid,
+    const struct ab_log *log);
+
+/* Iterators get each record; they return 0 to go on, non-zero to stop (and
+ * that value is returned). */
+typedef int (*store_ban_iter_fn)(const struct ab_ban *rec, void *arg);
+typedef int (*store_count_iter_fn)(const struct ab_counter *rec, void *arg);
+
+/*
+ * Call fn for each durable record of a prefix covering host, at every
+ * prefix length in use, shortest first, in one read transaction.
+ */
+int store_ban_covering(struct ab_store *st, const struct ab_addr *host,
+    store_ban_iter_fn fn, void *arg);
+
+/* What a store_*_update or sweep callback asks for. */
 enum { AB_KEEP = 0, AB_WRITE = 1, AB_DELETE = 2 };
 
 /*
@@ -255,7 +287,8 @@ enum { AB_KEEP = 0, AB_WRITE = 1, AB_DELETE = 2 };
  * fn gets the record (zeroed, with found == 0, if absent) and returns
  * AB_KEEP, AB_WRITE or AB_DELETE (or a negative error to abort).  A change of
  * the ban's start or end, or the deletion of an unexpired ban, gets a new
- * change number (see store_changes).
+ * change number (see store_changes).  A store above its high-water mark
+ * then makes room (lib/store_maint.c).
  */
 typedef int (*store_ban_fn)(struct ab_ban *rec, int found, void *arg);
 int store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
@@ -263,7 +296,8 @@ int store_ban_update(struct ab_store *st, const struct ab_addr *prefix,
 
 /*
  * store_ban_update for n prefixes in one write transaction (bulk bans):
- * fn also gets the index into prefixes.
+ * fn also gets the index into prefixes.  AB_EFULL if they do not fit:
+ * nothing was written.
  */
 typedef int (*store_ban_many_fn)(size_t i, struct ab_ban *rec, int found,
     void *arg);
@@ -281,8 +315,7 @@ int store_count_update(struct ab_store *st, const struct ab_addr *unit,
 
 /*
  * store_count_update for n units in one write transaction (bulk imports and
- * benchmarks).  No pruning on a full map: AB_EFULL is returned, nothing
- * written.
+ * benchmarks).  AB_EFULL if they do not fit: nothing written.
  */
 int store_count_update_many(struct ab_store *st, const struct ab_addr *units,
     size_t n, store_count_fn fn, void *arg);
@@ -291,12 +324,13 @@ int store_count_update_many(struct ab_store *st, const struct ab_addr *units,
 int store_count_get(struct ab_store *st, const struct ab_addr *unit,
     struct ab_counter *rec);
 
+/* Delete the counts record of unit (absent is fine). */
+int store_count_delete(struct ab_store *st, const struct ab_addr *unit);
+
 /*
  * Call fn for every durable record (in key order: family, prefix length,
- * address) in one read transaction.  fn returns 0 to go on, non-zero to
- * stop (that value is returned).
+ * address) in one read transaction.
  */
-typedef int (*store_ban_iter_fn)(const struct ab_ban *rec, void *arg);
 int store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg);
 
 /*
@@ -307,9 +341,21 @@ int store_ban_foreach_family(struct ab_store *st, int family, int skip_plen,
     store_ban_iter_fn fn, void *arg);
 
 /* Same for every counts record. */
-typedef int (*store_count_iter_fn)(const struct ab_counter *rec, void *arg);
 int store_count_foreach(struct ab_store *st, store_count_iter_fn fn,
     void *arg);
+
+/*
+ * Apply fn to every durable record (found is 1), at most batch changes
+ * per write transaction: AB_KEEP, AB_WRITE (rec changed) or AB_DELETE, as
+ * store_ban_update.  A malformed record is deleted.  *n (may be NULL):
+ * records written or deleted.
+ */
+int store_ban_sweep(struct ab_store *st, store_ban_fn fn, void *arg,
+    size_t batch, size_t *n);
+
+/* The same for every counts record. */
+int store_count_sweep(struct ab_store *st, store_count_fn fn, void *arg,
+    size_t batch, size_t *n);
 
 /*
  * The kernel-facing changes after change number since: fn gets each prefix
@@ -323,8 +369,14 @@ typedef int (*store_change_fn)(const struct ab_addr *prefix,
 int store_changes(struct ab_store *st, uint64_t since, uint64_t *last,
     store_change_fn fn, void *arg);
 
-/* Delete the counts record of unit (absent is fine). */
-int store_count_delete(struct ab_store *st, const struct ab_addr *unit);
+/*
+ * Drop the oldest change records whose prefix has no record (tombstones
+ * of deleted bans) made before older, at most max of them.  A reader of
+ * the change log from before them gets AB_ENOTFOUND from store_changes and
+ * must reconcile in full.  *n (may be NULL): how many went.
+ */
+int store_changes_trim(struct ab_store *st, int64_t older, size_t max,
+    size_t *n);
 
 /*
  * Delete every durable record (and counts record): banhelper unban --all.
@@ -333,22 +385,30 @@ int store_count_delete(struct ab_store *st, const struct ab_addr *unit);
 int store_clear(struct ab_store *st, int64_t now, size_t *n);
 
 /*
- * Prune records that no longer matter at now: counts with no failure inside
- * findtime and no recent success; durable records with no active ban whose
- * last ban ended more than forget_after ago; change records older than a
- * day whose prefix has no record.  Works in batches of at most batch records
- * per write transaction.  *nb, *nc (may be NULL) get how many went.
+ * Judge the ban store's file as a reader would: 0 if it is sound or
+ * absent, AB_ECORRUPT (it fails its checks), AB_EVERSION, or another error.
  */
-int store_prune(struct ab_store *st, int64_t now, size_t batch, size_t *nb,
-    size_t *nc);
+int store_check(struct ab_store *st);
 
-struct ab_store_stat {
-	uint64_t bans_bytes, counts_bytes;	/* file sizes */
-	uint64_t bans_records, counts_records;
-	uint64_t last_change;			/* newest change number */
+/*
+ * Move the ban store's file aside (kept as bans.mdb.broken-TIME, logged),
+ * so the next write starts a new store.  Returns 0 or -errno.
+ */
+int store_set_aside(struct ab_store *st);
+
+/* Sizes of one store: its file, its records, how many it may hold. */
+struct ab_store_part {
+	uint64_t bytes, records, capacity;
 };
 
-/* Sizes and record counts of both stores. */
+struct ab_store_stat {
+	struct ab_store_part bans, counts;
+	uint64_t last_change;		/* newest change number */
+	uint64_t changes;		/* change records kept */
+	uint8_t id[16];			/* the ban store's identity */
+};
+
+/* Sizes, record counts and identity of both stores. */
 int store_stat(struct ab_store *st, struct ab_store_stat *out);
 
 /* ---- policy: what the front ends call ---------------------------------- */
@@ -423,6 +483,34 @@ int policy_unban(struct ab_store *st, const struct ab_addr *prefix,
 
 /* Length of the next automatic ban of a unit banned n times before. */
 int64_t policy_ban_length(const struct ab_config *cfg, uint32_t n);
+
+/*
+ * When rec's ban ends as the rules see it at now, 0 if it is not active:
+ * never later than its own length from now (a record made before the
+ * clock stepped back), and an automatic ban never longer than bantime_max.
+ */
+int64_t policy_ban_end(const struct ab_config *cfg, const struct ab_ban *rec,
+    int64_t now);
+
+/*
+ * The active ban covering host at now (any prefix length in use), with
+ * until set to policy_ban_end: 1 and *ban, 0 if none, or an error.  If
+ * unit is not NULL, *unit_rec gets the record of that prefix (active or
+ * not) and *unit_found whether it exists.  Records dated ahead of the
+ * clock are set right on the way (a write).
+ */
+int policy_find_ban(struct ab_store *st, const struct ab_addr *host,
+    int64_t now, struct ab_ban *ban, const struct ab_addr *unit,
+    struct ab_ban *unit_rec, int *unit_found);
+
+/*
+ * Forget what no longer matters at now: counts with no failure inside
+ * findtime and no success either; durable records whose ban ended more
+ * than forget_after ago; change records a day old whose prefix has no
+ * record.  Records dated ahead of the clock are set right.  *nb, *nc (may
+ * be NULL): durable and counts records changed or removed.
+ */
+int policy_prune(struct ab_store *st, int64_t now, size_t *nb, size_t *nc);
 
 /* Failures of rec inside the window at now_ns, ignoring those <= since_ns. */
 unsigned policy_window(const struct ab_config *cfg, const struct ab_counter *rec,

@@ -2,9 +2,9 @@
  * config.c - /etc/security/autoban.conf and module arguments.
  *
  * MUST: open the file with O_NOFOLLOW and judge it on the open fd only
- * (regular file, owner root or the caller, no group/other write); never
- * let one bad line change a value (the previous value is kept and the
- * line is logged with file and line number).
+ * (trust_fd); never let one bad line change a value (the previous value is
+ * kept and the line is logged with file and line number); judge each item
+ * of a list alone, keeping the good ones.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +39,7 @@ config_defaults(struct ab_config *cfg)
 	cfg->backend = AB_BACKEND_NFT;
 	cfg->sync_interval = 5;
 	cfg->realtime = 1;
+	snprintf(cfg->user, sizeof(cfg->user), "%s", AB_USER);
 }
 
 /* Strict unsigned decimal in [lo, hi]. */
@@ -113,13 +114,20 @@ parse_size(const char *s, size_t *out)
 	return 0;
 }
 
-/* Split a list value on commas and blanks; call fn for each item. */
+/*
+ * Split a list value on commas and blanks and add each item with fn.  Each
+ * item is judged alone: a bad one is logged by name and skipped, and the
+ * good ones around it are kept (one typo must not drop the admin's own
+ * address from ignoreip).  Returns 0, or AB_ECONFIG if any item was bad.
+ */
 static int
-foreach_item(const char *value, int (*fn)(struct ab_config *, const char *),
-    struct ab_config *cfg, char *bad, size_t badlen)
+foreach_item(struct ab_config *cfg, const char *key, const char *value,
+    int (*fn)(struct ab_config *, const char *), const char *expect,
+    const char *loc, const struct ab_log *log)
 {
-	char item[AB_RHOST_MAX + 1];
+	char item[AB_RHOST_MAX + 1], ev[128];
 	const char *p = value;
+	int rc = 0;
 
 	while (*p != '\0') {
 		size_t n;
@@ -129,19 +137,16 @@ foreach_item(const char *value, int (*fn)(struct ab_config *, const char *),
 		n = strcspn(p, ", \t");
 		if (n == 0)
 			break;
-		if (n >= sizeof(item)) {
-			snprintf(bad, badlen, "%.*s", (int)(n > 64 ? 64 : n), p);
-			return -1;
-		}
-		memcpy(item, p, n);
-		item[n] = '\0';
-		if (fn(cfg, item) != 0) {
-			snprintf(bad, badlen, "%.64s", item);
-			return -1;
-		}
+		snprintf(item, sizeof(item), "%.*s", (int)n, p);
 		p += n;
+		if (n < sizeof(item) && fn(cfg, item) == 0)
+			continue;
+		ab_logf(log, LOG_ERR, "%s: %s: bad item \"%s\": expected %s "
+		    "(item ignored, the others kept)", loc, key,
+		    ab_escape(item, ev, sizeof(ev)), expect);
+		rc = AB_ECONFIG;
 	}
-	return 0;
+	return rc;
 }
 
 static int
@@ -173,6 +178,23 @@ valid_path(const char *s)
 	return s[0] == '/' && strlen(s) < AB_PATH_MAX;
 }
 
+/* A user name as adduser takes it (no digits first, no ':' or '/'). */
+static int
+valid_user(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= sizeof(((struct ab_config *)0)->user) ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '_' || s[i] == '-' ||
+		    (s[i] == '$' && i == n - 1)))
+			return 0;
+	return 1;
+}
+
 /*
  * "WHERE line N" for a message.  Only an error needs it: the module reads
  * the configuration on every login, so it is not formatted for keys that
@@ -192,7 +214,7 @@ int
 config_set(struct ab_config *cfg, const char *key, const char *value,
     const char *where, unsigned line, const struct ab_log *log)
 {
-	char ek[64], ev[128], loc[AB_PATH_MAX + 64], bad[80];
+	char ek[64], ev[128], loc[AB_PATH_MAX + 64];
 	const char *expect = NULL;
 	unsigned long u;
 	int64_t d;
@@ -271,6 +293,14 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 		snprintf(dst, AB_PATH_MAX, "%s", value);
 		return 0;
 	}
+	if (strcmp(key, "user") == 0) {
+		if (!valid_user(value)) {
+			expect = "a user name such as _autoban, or root";
+			goto bad_value;
+		}
+		snprintf(cfg->user, sizeof(cfg->user), "%s", value);
+		return 0;
+	}
 	if (strcmp(key, "mapsize") == 0) {
 		size_t sz;
 
@@ -282,30 +312,14 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 		cfg->mapsize = sz;
 		return 0;
 	}
-	if (strcmp(key, "ignoreip") == 0 || strcmp(key, "ports") == 0) {
-		int is_ip = key[0] == 'i';
-		size_t saved = is_ip ? cfg->nignore : cfg->nports;
-
-		if (foreach_item(value, is_ip ? add_ignore : add_port, cfg, bad,
-		    sizeof(bad)) == 0)
-			return 0;
-		/* All or nothing: drop what this line added. */
-		if (is_ip) {
-			memset(&cfg->ignore[saved], 0, (cfg->nignore - saved) *
-			    sizeof(cfg->ignore[0]));
-			cfg->nignore = saved;
-		} else {
-			memset(&cfg->ports[saved], 0, (cfg->nports - saved) *
-			    sizeof(cfg->ports[0]));
-			cfg->nports = saved;
-		}
-		ab_logf(log, LOG_ERR, "%s: %s: bad item \"%s\": expected %s "
-		    "(line ignored)", where_line(loc, sizeof(loc), where, line),
-		    key, ab_escape(bad, ev, sizeof(ev)),
-		    is_ip ? "an IP address or ADDR/LEN (at most 256 entries)" :
-		    "a TCP port from 1 to 65535 (at most 32)");
-		return AB_ECONFIG;
-	}
+	if (strcmp(key, "ignoreip") == 0)
+		return foreach_item(cfg, key, value, add_ignore, "an IP address "
+		    "or ADDR/LEN (at most 256 entries)",
+		    where_line(loc, sizeof(loc), where, line), log);
+	if (strcmp(key, "ports") == 0)
+		return foreach_item(cfg, key, value, add_port, "a TCP port from "
+		    "1 to 65535 (at most 32)",
+		    where_line(loc, sizeof(loc), where, line), log);
 	ab_logf(log, LOG_ERR, "%s: unknown key \"%s\" (ignored)",
 	    where_line(loc, sizeof(loc), where, line),
 	    ab_escape(key, ek, sizeof(ek)));
@@ -419,31 +433,8 @@ config_load(struct ab_config *cfg, const char *path, int required,
 		ab_logf(log, LOG_ERR, "config %s: %s", epath, strerror(-rc));
 		return rc;
 	}
-	if (fstatat(fd, "", &sb, AT_EMPTY_PATH) != 0) {	/* fstat */
-		rc = -errno;
-		ab_logf(log, LOG_ERR, "config %s: fstat: %s", epath,
-		    strerror(-rc));
+	if ((rc = trust_fd(fd, 0, AB_NOUID, "config", epath, log, &sb)) != 0)
 		goto fd_close;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		ab_logf(log, LOG_ERR, "config %s is not a regular file: "
-		    "refusing it", epath);
-		rc = AB_EUNTRUSTED;
-		goto fd_close;
-	}
-	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
-		ab_logf(log, LOG_ERR, "config %s is owned by uid %u, not root: "
-		    "refusing it", epath, (unsigned)sb.st_uid);
-		rc = AB_EUNTRUSTED;
-		goto fd_close;
-	}
-	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
-		ab_logf(log, LOG_ERR, "config %s is writable by group or other "
-		    "(mode %03o): refusing it", epath,
-		    (unsigned)(sb.st_mode & 0777));
-		rc = AB_EUNTRUSTED;
-		goto fd_close;
-	}
 	if (sb.st_size > CONF_MAX_BYTES) {
 		ab_logf(log, LOG_ERR, "config %s is larger than %d bytes: "
 		    "refusing it", epath, CONF_MAX_BYTES);

@@ -15,13 +15,24 @@
  *  - A repeat offender's n-th ban (n counted from 0, while its last ban ended
  *    less than forget_after ago) lasts bantime * bantime_increment^n, capped
  *    at bantime_max.
+ *  - A record is kept while it matters: counts while a failure is inside
+ *    findtime or the last success is, a ban's record while the ban is
+ *    active or ended less than forget_after ago.
+ *  - The wall clock may step.  Anything dated ahead of the clock by more
+ *    than CLOCK_SKEW was recorded before it stepped back: a failure counts
+ *    as made now (and ages out from now), a ban lasts its own length from
+ *    now and is set right in the store, so no step back makes a ban
+ *    longer, keeps an old failure alive, or refuses an honest login.  A
+ *    step forward ends bans and ages failures early, by the step.
  */
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 #include "autoban.h"
 
-#define NS	1000000000LL
+#define NS		1000000000LL
+#define CLOCK_SKEW	60	/* seconds ahead of the clock still trusted */
 
 int64_t
 policy_ban_length(const struct ab_config *cfg, uint32_t n)
@@ -39,6 +50,75 @@ policy_ban_length(const struct ab_config *cfg, uint32_t n)
 		len *= cfg->bantime_increment;
 	}
 	return len < cap ? len : cap;
+}
+
+/* The longest a ban of this origin may last. */
+static int64_t
+ban_cap(const struct ab_config *cfg, const struct ab_ban *b)
+{
+	if (b->origin == AB_ORIGIN_MANUAL)
+		return AB_DURATION_MAX;
+	return cfg->bantime_max > cfg->bantime ? cfg->bantime_max :
+	    cfg->bantime;
+}
+
+int64_t
+policy_ban_end(const struct ab_config *cfg, const struct ab_ban *b,
+    int64_t now)
+{
+	int64_t cap = ban_cap(cfg, b), len, end;
+
+	if (b->until <= now)
+		return 0;
+	/* Its own length as recorded, at most the cap. */
+	len = b->start > 0 && b->until > b->start ? b->until - b->start : cap;
+	if (len > cap)
+		len = cap;
+	/* Dated ahead of the clock: made before it stepped back. */
+	if (b->start <= 0 || b->start > now + CLOCK_SKEW)
+		end = now + len;
+	else
+		end = b->start + len;
+	if (end > b->until)
+		end = b->until;
+	return end > now ? end : 0;
+}
+
+/* A record dated ahead of the clock, set right: its length from now. */
+static int
+ban_fix_clock(const struct ab_config *cfg, struct ab_ban *b, int64_t now)
+{
+	int64_t end;
+
+	if (b->start <= now + CLOCK_SKEW)
+		return 0;
+	end = policy_ban_end(cfg, b, now);
+	b->start = now;
+	/* An ended ban stays ended; its history is kept. */
+	b->until = end > 0 ? end : now;
+	return 1;
+}
+
+/*
+ * Failures and a success stamped after now were recorded before the clock
+ * stepped back: they count as made now, kept ascending and unique.
+ */
+static void
+count_fix_clock(struct ab_counter *rec, int64_t now_ns)
+{
+	int64_t limit = now_ns + CLOCK_SKEW * NS;
+	unsigned i;
+
+	if (rec->nfail > 0 && rec->fail[rec->nfail - 1] > limit) {
+		limit = now_ns;
+		for (i = rec->nfail; i-- > 0;) {
+			if (rec->fail[i] > limit)
+				rec->fail[i] = limit;
+			limit = rec->fail[i] - 1;
+		}
+	}
+	if (rec->last_success > now_ns / NS + CLOCK_SKEW)
+		rec->last_success = now_ns / NS;
 }
 
 /* Drop failures at or before cut_ns (the array is ascending). */
@@ -79,12 +159,15 @@ policy_window(const struct ab_config *cfg, const struct ab_counter *rec,
 
 /* Failures at or before this instant were paid for by the unit's last ban. */
 static int64_t
-since_of(const struct ab_ban *unit_rec, int found)
+since_of(const struct ab_ban *unit_rec, int found, int64_t now_ns)
 {
+	int64_t since;
+
 	if (!found || unit_rec->start <= 0)
 		return 0;
 	/* Whole second of the ban's start: nothing is recorded while banned. */
-	return unit_rec->start * NS + (NS - 1);
+	since = unit_rec->start * NS + (NS - 1);
+	return since < now_ns ? since : now_ns;
 }
 
 /* ---- counting ----------------------------------------------------------- */
@@ -105,6 +188,7 @@ count_cb(struct ab_counter *rec, int found, void *arg)
 	int64_t id = c->now_ns;
 
 	(void)found;
+	count_fix_clock(rec, c->now_ns);
 	window_trim(rec, window_cut(c->cfg, c->now_ns, c->since_ns));
 	if (c->pending && rec->nfail >= c->cfg->maxretry) {
 		c->ban = 1;
@@ -145,9 +229,10 @@ autoban_cb(struct ab_ban *rec, int found, void *arg)
 	struct ban_ctx *b = arg;
 	uint32_t n;
 
-	if (found && rec->until > b->now) {
+	if (found && policy_ban_end(b->cfg, rec, b->now) > 0) {
 		b->already = 1;		/* another process was first */
 		b->out = *rec;
+		b->out.until = policy_ban_end(b->cfg, rec, b->now);
 		return AB_KEEP;
 	}
 	n = found && rec->until + b->cfg->forget_after >= b->now ?
@@ -214,6 +299,90 @@ ban_unit(struct ab_store *st, const struct ab_addr *host,
 
 /* ---- entry points ------------------------------------------------------- */
 
+/* What policy_find_ban gathers from the records covering a host. */
+struct cover {
+	const struct ab_config *cfg;
+	int64_t now;
+	const struct ab_addr *unit;
+	struct ab_ban ban, urec;
+	int found, ufound;
+	struct ab_addr ahead[8];	/* records dated ahead of the clock */
+	size_t nahead;
+};
+
+static int
+cover_cb(const struct ab_ban *rec, void *arg)
+{
+	struct cover *c = arg;
+	int64_t end = policy_ban_end(c->cfg, rec, c->now);
+
+	if (c->unit != NULL && c->unit->plen == rec->prefix.plen &&
+	    memcmp(c->unit->a, rec->prefix.a, sizeof(rec->prefix.a)) == 0) {
+		c->urec = *rec;
+		c->ufound = 1;
+	}
+	if (rec->start > c->now + CLOCK_SKEW &&
+	    c->nahead < sizeof(c->ahead) / sizeof(c->ahead[0]))
+		c->ahead[c->nahead++] = rec->prefix;
+	if (end > 0 && (!c->found || end > c->ban.until)) {
+		c->ban = *rec;
+		c->ban.until = end;
+		c->found = 1;
+	}
+	return 0;
+}
+
+static int
+fix_clock_cb(size_t i, struct ab_ban *rec, int found, void *arg)
+{
+	struct cover *c = arg;
+
+	(void)i;
+	return found && ban_fix_clock(c->cfg, rec, c->now) ? AB_WRITE : AB_KEEP;
+}
+
+int
+policy_find_ban(struct ab_store *st, const struct ab_addr *host, int64_t now,
+    struct ab_ban *ban, const struct ab_addr *unit, struct ab_ban *unit_rec,
+    int *unit_found)
+{
+	struct cover c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = store_config(st);
+	c.now = now;
+	c.unit = unit;
+	if ((rc = store_ban_covering(st, host, cover_cb, &c)) != 0)
+		return rc;
+	/* Set right what the clock left ahead, then look again. */
+	if (c.nahead > 0) {
+		ab_logf(store_log(st), LOG_WARNING, "%zu ban record(s) dated "
+		    "ahead of the clock (it stepped back?): each lasts its own "
+		    "length from now", c.nahead);
+		if ((rc = store_ban_update_many(st, c.ahead, c.nahead,
+		    fix_clock_cb, &c)) != 0)
+			return rc;
+		memset(&c.ban, 0, sizeof(c.ban));
+		c.found = c.ufound = 0;
+		c.nahead = 0;
+		if ((rc = store_ban_covering(st, host, cover_cb, &c)) != 0)
+			return rc;
+	}
+	if (unit_rec != NULL) {
+		*unit_rec = c.urec;
+		if (!c.ufound && unit != NULL) {
+			memset(unit_rec, 0, sizeof(*unit_rec));
+			unit_rec->prefix = *unit;
+		}
+	}
+	if (unit_found != NULL)
+		*unit_found = c.ufound;
+	if (c.found && ban != NULL)
+		*ban = c.ban;
+	return c.found;
+}
+
 /* Shared start: ignored?  banned?  Leaves unit and since_ns for counting. */
 static int
 check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
@@ -229,7 +398,7 @@ check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 		return 1;
 	}
 	config_unit(cfg, host, unit);
-	rc = store_ban_find(st, host, now_ns / NS, &d->ban, unit, &urec,
+	rc = policy_find_ban(st, host, now_ns / NS, &d->ban, unit, &urec,
 	    &ufound);
 	if (rc < 0)
 		return rc;
@@ -237,7 +406,7 @@ check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 		d->verdict = AB_REFUSE;
 		return 1;
 	}
-	*since_ns = since_of(&urec, ufound);
+	*since_ns = since_of(&urec, ufound, now_ns);
 	return 0;
 }
 
@@ -377,7 +546,7 @@ static int
 manual_cb(size_t i, struct ab_ban *rec, int found, void *arg)
 {
 	struct manual_ctx *m = arg;
-	int active = found && rec->until > m->now;
+	int active = found && policy_ban_end(m->cfg, rec, m->now) > 0;
 
 	if (m->res[i] != 0)
 		return AB_KEEP;		/* refused before the transaction */
@@ -438,47 +607,74 @@ policy_ban_manual(struct ab_store *st, const struct ab_addr *prefix,
 	return 0;
 }
 
-struct inside_ctx {
-	const struct ab_addr *prefix;
-	struct ab_addr units[64];
-	size_t n;
-	int more;
-};
-
 static int
-inside_cb(const struct ab_counter *rec, void *arg)
+inside_cb(struct ab_counter *rec, int found, void *arg)
 {
-	struct inside_ctx *c = arg;
+	const struct ab_addr *prefix = arg;
 
-	if (!addr_contains(c->prefix, &rec->prefix))
-		return 0;
-	if (c->n == sizeof(c->units) / sizeof(c->units[0])) {
-		c->more = 1;
-		return 1;
-	}
-	c->units[c->n++] = rec->prefix;
-	return 0;
+	(void)found;
+	return addr_contains(prefix, &rec->prefix) ? AB_DELETE : AB_KEEP;
 }
 
 int
 policy_unban(struct ab_store *st, const struct ab_addr *prefix, int64_t now)
 {
-	struct inside_ctx c;
 	int existed = 0, rc;
-	size_t i;
 
 	(void)now;
 	if ((rc = store_ban_update(st, prefix, delete_cb, &existed)) != 0)
 		return rc;
 	/* Counts live at the unit length: drop every unit inside prefix. */
-	do {
-		memset(&c, 0, sizeof(c));
-		c.prefix = prefix;
-		if ((rc = store_count_foreach(st, inside_cb, &c)) < 0)
-			return rc;
-		for (i = 0; i < c.n; i++)
-			if ((rc = store_count_delete(st, &c.units[i])) != 0)
-				return rc;
-	} while (c.more);
+	if ((rc = store_count_sweep(st, inside_cb, (void *)(uintptr_t)prefix,
+	    4096, NULL)) != 0)
+		return rc;
 	return existed;
+}
+
+/* ---- forgetting --------------------------------------------------------- */
+
+struct prune_ctx {
+	const struct ab_config *cfg;
+	int64_t now;
+};
+
+static int
+prune_ban_cb(struct ab_ban *rec, int found, void *arg)
+{
+	struct prune_ctx *p = arg;
+	int fixed = ban_fix_clock(p->cfg, rec, p->now);
+
+	(void)found;
+	if (policy_ban_end(p->cfg, rec, p->now) == 0 &&
+	    rec->until + p->cfg->forget_after < p->now)
+		return AB_DELETE;
+	return fixed ? AB_WRITE : AB_KEEP;
+}
+
+static int
+prune_count_cb(struct ab_counter *rec, int found, void *arg)
+{
+	struct prune_ctx *p = arg;
+	struct ab_counter before = *rec;
+	int64_t cut = p->now - p->cfg->findtime;
+
+	(void)found;
+	count_fix_clock(rec, p->now * NS);
+	if (!((rec->nfail > 0 && rec->fail[rec->nfail - 1] / NS >= cut) ||
+	    rec->last_success >= cut))
+		return AB_DELETE;
+	return memcmp(&before, rec, sizeof(before)) != 0 ? AB_WRITE : AB_KEEP;
+}
+
+int
+policy_prune(struct ab_store *st, int64_t now, size_t *nb, size_t *nc)
+{
+	struct prune_ctx p = { store_config(st), now };
+	int rc;
+
+	if ((rc = store_count_sweep(st, prune_count_cb, &p, 4096, nc)) != 0 ||
+	    (rc = store_ban_sweep(st, prune_ban_cb, &p, 4096, nb)) != 0)
+		return rc;
+	/* A change without a record is kept a day for banhelper. */
+	return store_changes_trim(st, now - 86400, 10000, NULL);
 }

@@ -6,7 +6,10 @@ prompt with the next PASSWORD (several on one connection, as sshd's
 MaxAuthTries allows).  METHOD is "password" or "keyboard-interactive".
 With no PASSWORD at all it answers nothing and waits $SSHTRY_WAIT seconds
 (sshd drops it at LoginGraceTime; the ssh client, blocked reading the prompt
-from its tty, does not notice, so it is ended here).
+from its tty, does not notice, so it is ended here).  With $SSHTRY_HOLD set,
+it holds the connection open at the prompt after the last password, for
+$SSHTRY_WAIT seconds (benchmarks: sshd's processes as they are after N
+attempts).
 
 Prints one line: "<result> <prompts answered>", result being "logged-in",
 "denied" (authentication failed or refused) or "closed" (no connection, or
@@ -23,13 +26,15 @@ def main():
     src, method = sys.argv[1], sys.argv[2]
     host, user = sys.argv[-2], sys.argv[-1]
     passwords = sys.argv[3:-2]
+    hold = bool(os.environ.get("SSHTRY_HOLD"))
     argv = ["ssh", "-b", src, "-l", user,
             "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null",
             "-o", "ConnectTimeout=3",
             "-o", "PubkeyAuthentication=no",
             "-o", "PreferredAuthentications=" + method,
-            "-o", "NumberOfPasswordPrompts=%d" % max(1, len(passwords)),
+            "-o", "NumberOfPasswordPrompts=%d" % (max(1, len(passwords)) +
+                                                  (1 if hold else 0)),
             "-o", "LogLevel=ERROR",
             host, "echo LOGGED-IN"]
     pid, fd = pty.fork()
@@ -37,7 +42,7 @@ def main():
         os.execvp("ssh", argv)
     out = b""
     answered = 0
-    deadline = time.time() + (60 if passwords else
+    deadline = time.time() + (60 if passwords and not hold else
                               float(os.environ.get("SSHTRY_WAIT", "60")))
     while time.time() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)

@@ -248,7 +248,7 @@ banned(struct pfix *p, const char *host, struct ab_ban *b)
 
 	assert_int_equal(store_open(&st, &p->cfg, NULL), 0);
 	assert_int_equal(addr_parse(host, &h), 0);
-	rc = store_ban_find(st, &h, (int64_t)time(NULL), b, NULL, NULL, NULL);
+	rc = policy_find_ban(st, &h, (int64_t)time(NULL), b, NULL, NULL, NULL);
 	store_close(st);
 	return rc;
 }
@@ -565,7 +565,60 @@ allowlist_never_locked_out(void **state)
 
 /* ---- a store that cannot be used, under both on_error values ------------ */
 
-enum fault { F_MISSING, F_OWNER, F_MODE, F_SYMLINK, F_UNWRITABLE, F_FILE };
+enum fault { F_MISSING, F_OWNER, F_MODE, F_SYMLINK, F_UNWRITABLE, F_FILE,
+    F_SHORT, F_BADMETA };
+
+static int
+fill_cb(size_t i, struct ab_ban *rec, int found, void *arg)
+{
+	const int64_t *t = arg;
+
+	(void)i;
+	(void)found;
+	rec->origin = AB_ORIGIN_MANUAL;
+	rec->start = *t;
+	rec->until = *t + 3600;
+	rec->nbans = 1;
+	return AB_WRITE;
+}
+
+/* A ban store of 3000 bans (many pages), then damaged as asked. */
+static void
+damaged_store(struct pfix *p, int shorten)
+{
+	struct ab_addr v[500];
+	struct ab_store *st;
+	char path[600];
+	int64_t t = (int64_t)time(NULL);
+	int i, k, fd;
+
+	assert_int_equal(store_open(&st, &p->cfg, NULL), 0);
+	for (k = 0; k < 6; k++) {
+		for (i = 0; i < 500; i++) {
+			char a[64];
+
+			snprintf(a, sizeof(a), "2001:db8:%x:%x::/64", k, i);
+			assert_int_equal(addr_parse_prefix(a, 0, &v[i]), 0);
+		}
+		assert_int_equal(store_ban_update_many(st, v, 500, fill_cb, &t),
+		    0);
+	}
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/%s", p->cfg.db, AB_BANS_FILE);
+	if (shorten) {
+		struct stat sb;
+
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(truncate(path, sb.st_size / 2), 0);
+		return;
+	}
+	/* A page size of 0 in both metas: LMDB divides by it. */
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\0", 1, 16 + 25), 1);
+	assert_int_equal(pwrite(fd, "\0", 1, 4096 + 16 + 25), 1);
+	close(fd);
+}
 
 static void
 make_fault(struct pfix *p, enum fault f)
@@ -576,7 +629,11 @@ make_fault(struct pfix *p, enum fault f)
 	case F_MISSING:	/* its parent does not exist */
 		snprintf(p->cfg.db, sizeof(p->cfg.db), "%s/gone/db", p->dir);
 		break;
-	case F_OWNER:
+	case F_OWNER:	/* someone else's, where anyone could have made it */
+		snprintf(real, sizeof(real), "%s/shared", p->dir);
+		mkdir(real, 01777);
+		assert_int_equal(chmod(real, 01777), 0);
+		snprintf(p->cfg.db, sizeof(p->cfg.db), "%s/db", real);
 		mkdir(p->cfg.db, 0700);
 		assert_int_equal(chown(p->cfg.db, 65534, 65534), 0);
 		break;
@@ -596,6 +653,10 @@ make_fault(struct pfix *p, enum fault f)
 		snprintf(real, sizeof(real), "%s/%s", p->cfg.db, AB_BANS_FILE);
 		mkdir(real, 0700);
 		break;
+	case F_SHORT:	/* cut short, as a full disk or a bad copy leaves it */
+	case F_BADMETA:	/* garbage where LMDB finds its page size */
+		damaged_store(p, f == F_SHORT);
+		break;
 	}
 }
 
@@ -603,11 +664,11 @@ static void
 store_faults(void **state)
 {
 	static const char *names[] = { "missing", "owner", "mode", "symlink",
-	    "unwritable", "file" };
+	    "unwritable", "file", "short", "badmeta" };
 	struct pfix *p = *state;
 	int f, closed;
 
-	for (f = F_MISSING; f <= F_FILE; f++) {
+	for (f = F_MISSING; f <= F_BADMETA; f++) {
 		for (closed = 0; closed <= 1; closed++) {
 			char extra[700];
 			int before, want_open;

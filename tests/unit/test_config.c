@@ -210,20 +210,52 @@ messages_values(void **state)
 	    "yes or no");
 }
 
+/* A list line with bad items: each is named, the good ones are kept. */
+static void
+list_line(struct cfix *c, const char *line, unsigned nbad)
+{
+	char text[512];
+
+	config_defaults(&c->cfg);
+	logbuf_reset(&c->lb);
+	snprintf(text, sizeof(text), "maxretry = 5\n%s\n", line);
+	assert_int_equal(load(c, text), AB_ECONFIG);
+	assert_int_equal(c->lb.n, nbad);
+}
+
 static void
 messages_lists(void **state)
 {
 	struct cfix *c = *state;
+	struct ab_addr h;
+	char want[512];
 
-	bad_line(c, "ignoreip = 192.0.2.1, example.org", "ignoreip: bad item "
+	/*
+	 * Each item alone: a typo, a /129 or a host name among the admin's
+	 * own addresses is named, and the good ones are still kept.
+	 */
+	list_line(c, "ignoreip = 192.0.2.1, example.org 198.51.100.0/129,"
+	    "2001:db8::/32", 2);
+	snprintf(want, sizeof(want), "file %s line 2: ignoreip: bad item "
 	    "\"example.org\": expected an IP address or ADDR/LEN (at most 256 "
-	    "entries) (line ignored)");
-	/* All or nothing: the good item on the bad line was not added. */
-	assert_int_equal(c->cfg.nignore, 0);
-	bad_line(c, "ports = 22, 70000", "ports: bad item \"70000\": expected "
-	    "a TCP port from 1 to 65535 (at most 32) (line ignored)");
+	    "entries) (item ignored, the others kept)", c->path);
+	assert_logged(&c->lb, want);
+	assert_logged(&c->lb, "line 2: ignoreip: bad item \"198.51.100.0/129\"");
+	assert_int_equal(c->cfg.nignore, 2);
+	h = A("192.0.2.1");
+	assert_true(config_is_ignored(&c->cfg, &h));
+	h = A("2001:db8:7::1");
+	assert_true(config_is_ignored(&c->cfg, &h));
+	h = A("198.51.100.1");
+	assert_false(config_is_ignored(&c->cfg, &h));
+	list_line(c, "ports = 22, 70000", 1);
+	assert_logged(&c->lb, "ports: bad item \"70000\": expected a TCP port "
+	    "from 1 to 65535 (at most 32) (item ignored, the others kept)");
+	assert_int_equal(c->cfg.nports, 1);
+	assert_int_equal(c->cfg.ports[0], 22);
+	list_line(c, "ports = 0", 1);
+	assert_logged(&c->lb, "ports: bad item \"0\"");
 	assert_int_equal(c->cfg.nports, 0);
-	bad_line(c, "ports = 0", "ports: bad item \"0\"");
 }
 
 static void

@@ -256,8 +256,8 @@ allowlist_never_counted(void **state)
 		    AB_IGNORED);
 	}
 	assert_int_equal(store_stat(st, &ss), 0);
-	assert_int_equal(ss.counts_records, 0);
-	assert_int_equal(ss.bans_records, 0);
+	assert_int_equal(ss.counts.records, 0);
+	assert_int_equal(ss.bans.records, 0);
 	/* Even a manual prefix ban over it does not refuse it. */
 	assert_int_equal(policy_ban_manual(st, &(struct ab_addr){ 4, 16,
 	    { 198, 51 } }, 600, 1, T0, NULL), 0);

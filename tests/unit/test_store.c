@@ -113,10 +113,20 @@ untrusted_directories(void **state)
 	expect_open_fails(f, AB_EUNTRUSTED, "is a symlink: refusing it");
 	assert_int_equal(unlink(f->cfg.db), 0);
 
+	/*
+	 * Owned by another uid: trusted only where root handed it over, in
+	 * a parent that is root's alone (banhelper's user owns its stores).
+	 */
 	assert_int_equal(mkdir(f->cfg.db, 0700), 0);
 	assert_int_equal(chown(f->cfg.db, 65534, 65534), 0);
-	expect_open_fails(f, AB_EUNTRUSTED, "is owned by uid 65534, not root: "
-	    "refusing it");
+	assert_non_null(fixture_store(f));
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	expect_open_fails(f, AB_EUNTRUSTED, "is owned by uid 65534, and its "
+	    "parent is not root's alone: refusing it");
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chown(f->dir, 65534, 0), 0);
+	expect_open_fails(f, AB_EUNTRUSTED, "its parent is not root's alone");
+	assert_int_equal(chown(f->dir, 0, 0), 0);
 	assert_int_equal(chown(f->cfg.db, 0, 0), 0);
 
 	assert_int_equal(chmod(f->cfg.db, 0770), 0);
@@ -125,6 +135,7 @@ untrusted_directories(void **state)
 	assert_int_equal(chmod(f->cfg.db, 0700), 0);
 
 	/* runtime_dir is a file */
+	assert_int_equal(rmdir(f->cfg.runtime_dir), 0);
 	assert_int_equal(close(open(f->cfg.runtime_dir, O_CREAT | O_WRONLY,
 	    0600)), 0);
 	expect_open_fails(f, AB_EUNTRUSTED, "is not a directory: refusing it");
@@ -158,7 +169,7 @@ untrusted_data_files(void **state)
 	assert_int_equal(rename(bans, other), 0);
 	assert_int_equal(symlink(other, bans), 0);
 	logbuf_reset(&f->lb);
-	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	assert_int_equal(policy_find_ban(f->st, &h, now_s(), &b, NULL, NULL,
 	    NULL), AB_EUNTRUSTED);
 	assert_logged(&f->lb, "bans.mdb: is a symlink: refusing it");
 	assert_int_equal(unlink(bans), 0);
@@ -166,18 +177,18 @@ untrusted_data_files(void **state)
 
 	assert_int_equal(chown(bans, 65534, 0), 0);
 	logbuf_reset(&f->lb);
-	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	assert_int_equal(policy_find_ban(f->st, &h, now_s(), &b, NULL, NULL,
 	    NULL), AB_EUNTRUSTED);
 	assert_logged(&f->lb, "ban store bans.mdb is owned by uid 65534");
 	assert_int_equal(chown(bans, 0, 0), 0);
 
 	assert_int_equal(chmod(bans, 0620), 0);
 	logbuf_reset(&f->lb);
-	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	assert_int_equal(policy_find_ban(f->st, &h, now_s(), &b, NULL, NULL,
 	    NULL), AB_EUNTRUSTED);
 	assert_logged(&f->lb, "writable by group or other (mode 620)");
 	assert_int_equal(chmod(bans, 0600), 0);
-	assert_int_equal(store_ban_find(f->st, &h, now_s(), &b, NULL, NULL,
+	assert_int_equal(policy_find_ban(f->st, &h, now_s(), &b, NULL, NULL,
 	    NULL), 1);
 }
 
@@ -192,26 +203,26 @@ find_covering_bans(void **state)
 	int found;
 	int64_t t = now_s();
 
-	assert_int_equal(store_ban_find(st, &h, t, &b, &unit, &urec, &found), 0);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, &unit, &urec, &found), 0);
 	assert_false(found);
 	put_ban(st, "203.0.113.7", t - 10, t - 5);	/* expired */
-	assert_int_equal(store_ban_find(st, &h, t, &b, &unit, &urec, &found), 0);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, &unit, &urec, &found), 0);
 	assert_true(found);
 	assert_int_equal(urec.until, t - 5);
 	put_ban(st, "203.0.113.0/24", t, t + 100);	/* covering prefix */
-	assert_int_equal(store_ban_find(st, &h, t, &b, &unit, &urec, &found), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, &unit, &urec, &found), 1);
 	assert_string_equal(addr_format(&b.prefix, out, sizeof(out)),
 	    "203.0.113.0/24");
 	put_ban(st, "203.0.113.7", t, t + 500);	/* longer: wins */
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 	assert_string_equal(addr_format(&b.prefix, out, sizeof(out)),
 	    "203.0.113.7");
 	h = A("203.0.114.7");
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 0);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 0);
 	h = A("2001:db8::7");
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 0);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 0);
 	put_ban(st, "2001:db8::/32", t, t + 100);
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 }
 
 /* The size of this process's mapping of a file named name, or 0. */
@@ -445,12 +456,12 @@ many_bans_one_transaction(void **state)
 	assert_int_equal(c.n, 301);	/* the repeat replaced its own */
 	assert_int_equal(c.gone, 0);
 	h = A("198.51.100.77");		/* /24 counted: looked at */
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 	h = A("2001:db8:12b::1");
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 	assert_int_equal(b.until, t + 60 + 299);
 	h = A("2001:db8:7::1");		/* the later word wins */
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 	assert_int_equal(b.until, t + 60 + 300);
 	put_ban(st, "203.0.113.9", t, t + 60);
 	memset(&c, 0, sizeof(c));
@@ -553,7 +564,7 @@ versioned_records(void **state)
 	memset(rec + sizeof(v), 0xab, 16);
 	raw_put(bans, "bans", key, sizeof(key), rec, sizeof(rec));
 	/* plens for /32 already counts the first record */
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 	assert_int_equal(b.nbans, 3);
 	assert_int_equal(b.failures, 5);
 	assert_int_equal(b.until, t + 600);
@@ -568,13 +579,13 @@ versioned_records(void **state)
 	/* A record too short for v1 is ignored with a message, not trusted. */
 	raw_put(bans, "bans", key, sizeof(key), "\x01\x02", 2);
 	logbuf_reset(&f->lb);
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 0);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 0);
 	assert_logged(&f->lb, "record 203.0.113.50 is malformed (2 bytes): "
 	    "ignoring it");
 	/* A store of a newer layout is refused, not misread. */
 	raw_put(bans, "meta", "format", 6, &fmt, sizeof(fmt));
 	logbuf_reset(&f->lb);
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL),
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL),
 	    AB_EVERSION);
 	assert_logged(&f->lb, "has layout 2; this version reads up to 1");
 }
@@ -600,7 +611,7 @@ change_log_out_of_order(void **state)
 	memset(val, 0, sizeof(val));
 	raw_put(bans, "changes", big, sizeof(big), val, sizeof(val));
 	put_ban(st, "203.0.113.2", t, t + 60);
-	assert_int_equal(store_ban_find(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 	assert_int_equal(b.until, t + 60);
 }
 
@@ -668,40 +679,83 @@ pruning(void **state)
 	put_ban(st, "203.0.113.2", t - 10, t + 100);	/* active */
 	put_ban(st, "203.0.113.3", t - 100, t - 50);	/* remembered */
 	put_ban(st, "203.0.113.0/24", t - 9000, t - 8000);	/* forgotten */
-	/* A batch of 3 makes several transactions; all dead go. */
-	assert_int_equal(store_prune(st, t, 3, &nb, &nc), 0);
+	/* All that no longer matters goes. */
+	assert_int_equal(policy_prune(st, t, &nb, &nc), 0);
 	assert_int_equal(nc, 10);
 	assert_int_equal(nb, 11);
 	assert_int_equal(store_stat(st, &ss), 0);
-	assert_int_equal(ss.counts_records, 1);
-	assert_int_equal(ss.bans_records, 2);
+	assert_int_equal(ss.counts.records, 1);
+	assert_int_equal(ss.bans.records, 2);
 	/* Pruning again finds nothing. */
-	assert_int_equal(store_prune(st, t, 3, &nb, &nc), 0);
+	assert_int_equal(policy_prune(st, t, &nb, &nc), 0);
 	assert_int_equal(nb + nc, 0);
 }
 
+/*
+ * A full counts store never fails an attempt: past seven eighths of its
+ * map it forgets the units idle longest, and the most recent stay.
+ */
 static void
-full_map_never_fails(void **state)
+full_counts_forget_the_oldest(void **state)
 {
 	struct fixture *f = *state;
 	struct ab_store *st;
-	int64_t t = now_s() * NS;
+	struct ab_counter c;
+	struct ab_addr u;
+	int64_t t = (now_s() - 40000) * NS;
 	char a[64];
-	int i, emptied;
+	int i;
 
 	f->cfg.mapsize = 1 << 20;	/* the smallest allowed */
 	st = fixture_store(f);
-	for (i = 0, emptied = -1; i < 40000 && (emptied < 0 || i < emptied +
-	    100); i++) {
-		snprintf(a, sizeof(a), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
-		if (add_fail(st, a, t) != 0)
+	for (i = 0; i < 40000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:%x:%x::/64", i >> 16, i & 0xffff);
+		/* Each unit a second later than the one before. */
+		if (add_fail(st, a, t + (int64_t)i * NS) != 0)
 			fail_msg("update %d failed:\n%s", i, f->lb.text);
-		if (emptied < 0 && strstr(f->lb.text, "emptied it") != NULL)
-			emptied = i;
 	}
-	assert_logged(&f->lb, "is full: pruning");
-	assert_logged(&f->lb, "was full after pruning: emptied it (raise "
-	    "mapsize)");
+	assert_logged(&f->lb, "removed ");
+	assert_logged(&f->lb, "those idle longest first (raise mapsize to "
+	    "keep more)");
+	u = A("2001:db8:0:9c3f::/64");		/* the last one */
+	assert_int_equal(store_count_get(st, &u, &c), 1);
+	u = A("2001:db8::/64");			/* the first one */
+	assert_int_equal(store_count_get(st, &u, &c), 0);
+}
+
+/*
+ * The same for bans: a new attacker is still banned in a full store (one
+ * with maxretry 1 got unlimited passwords when writes failed), and the
+ * records whose bans ended longest ago go first.
+ */
+static void
+full_bans_forget_the_oldest(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st;
+	struct ab_ban b;
+	struct ab_addr p;
+	int64_t t = now_s();
+	char a[64];
+	int i;
+
+	f->cfg.mapsize = 1 << 20;
+	st = fixture_store(f);
+	for (i = 0; i < 20000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:%x:%x::/64", i >> 16, i & 0xffff);
+		/* Ended bans, oldest first, then active ones. */
+		if (i < 15000)
+			put_ban(st, a, t - 100000 + i, t - 50000 + i);
+		else
+			put_ban(st, a, t, t + 3600);
+	}
+	assert_logged(&f->lb, "old change records, then the bans that ended "
+	    "longest ago or end soonest first");
+	p = A("2001:db8::/64");			/* ended longest ago */
+	assert_int_equal(store_ban_get(st, &p, &b), 0);
+	p = A("2001:db8:0:4e1f::/64");		/* the last active one */
+	assert_int_equal(store_ban_get(st, &p, &b), 1);
+	assert_int_equal(b.until, t + 3600);
 }
 
 static void
@@ -726,8 +780,8 @@ broken_counts_set_aside(void **state)
 	fclose(fp);
 	logbuf_reset(&f->lb);
 	assert_int_equal(add_fail(st, "203.0.113.5", t + 1), 0);
-	assert_logged(&f->lb, "was not a valid LMDB file: kept as counts.mdb."
-	    "broken-");
+	assert_logged(&f->lb, "counts.mdb failed its checks: kept as "
+	    "counts.mdb.broken-");
 	assert_int_equal(store_count_get(st, &u, &c), 1);
 	assert_int_equal(c.nfail, 1);
 	snprintf(cmd, sizeof(cmd), "ls %s/run | grep -q '^counts.mdb.broken-'",
@@ -781,8 +835,8 @@ clear_everything(void **state)
 	assert_int_equal(store_clear(st, t, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(store_stat(st, &ss), 0);
-	assert_int_equal(ss.bans_records, 0);
-	assert_int_equal(ss.counts_records, 0);
+	assert_int_equal(ss.bans.records, 0);
+	assert_int_equal(ss.counts.records, 0);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(store_changes(st, 2, &last, change_cb, &c), 0);
 	assert_int_equal(c.n, 1);	/* only the active one needs the kernel */
@@ -916,7 +970,8 @@ main(void)
 		T(versioned_records),
 		T(versioned_counts),
 		T(pruning),
-		T(full_map_never_fails),
+		T(full_counts_forget_the_oldest),
+		T(full_bans_forget_the_oldest),
 		T(broken_counts_set_aside),
 		T(broken_bans_refused_and_kept),
 		T(clear_everything),

@@ -1,48 +1,25 @@
 /*
- * banhelper.h - what crosses files inside banhelper.
+ * fw.h - the firewall: from the store's bans to the kernel.
+ *
+ * The kernel holds, per family, a "unit" set (bans at ipv4_prefix /
+ * ipv6_prefix: never overlapping) and a "net" set (bans of any other
+ * length, written as a disjoint partition: each piece's timeout is the
+ * latest end of the bans covering it).  Every element's timeout is its
+ * ban's time left, so bans end on time whether or not the daemon runs.
+ *
+ *   fw.c            plans: what changes, from the store (any backend)
+ *   fw_partition.c  prefixes as address ranges, nested bans made disjoint
+ *   fw_nft.c        the nftables backend (libnftables)
+ *   fw_nl.c         its small changes as one netlink batch (libnftnl)
+ *   fw_ipset.c      the ipset + iptables backend
  */
-#ifndef BANHELPER_H
-#define BANHELPER_H
+#ifndef FW_H
+#define FW_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "autoban.h"
-
-/* Exit codes (documented in banhelper(8)). */
-enum {
-	BH_OK = 0,
-	BH_ERR = 1,		/* store, firewall or system error */
-	BH_USAGE = 2,		/* bad command line */
-	BH_PARTIAL = 3,		/* some items refused, the rest done */
-	BH_PERM = 4,		/* missing privilege */
-};
-
-/* Everything a command needs: configuration, options, where to log. */
-struct bh {
-	struct ab_config cfg;
-	const char *conf_path;
-	struct ab_log log;
-	int use_syslog;		/* run --syslog */
-	int daemon;		/* the command is run */
-	int json, all, force;
-	int64_t for_secs;	/* ban --for, 0: bantime */
-};
-
-/* Log to stderr ("banhelper: ...") or syslog (LOG_AUTHPRIV). */
-void bh_log(void *ctx, int prio, const char *msg);
-
-/* Print "banhelper: ..." to stderr (command-line errors). */
-void bh_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* ---- firewall ------------------------------------------------------------
- *
- * The kernel holds, per family, a "unit" set (bans at ipv4_prefix /
- * ipv6_prefix: never overlapping) and a "net" set (bans of any other length,
- * written as a disjoint partition: each piece's timeout is the latest end of
- * the bans covering it).  Every element's timeout is its ban's time left,
- * so bans end on time whether or not the daemon runs.
- */
 
 /* One element change: timeout 0 removes it. */
 struct fw_ban {
@@ -83,6 +60,12 @@ struct fw_ops {
 	int (*present)(struct fw *fw);
 	/* Every element now in the kernel (caller frees *out). */
 	int (*list)(struct fw *fw, struct fw_range **out, size_t *n);
+	/*
+	 * A number that changes whenever anyone changes the firewall
+	 * (nftables' ruleset generation): 0 and *gen, or -1 if the backend
+	 * has none (then every check lists the elements).
+	 */
+	int (*generation)(struct fw *fw, uint32_t *gen);
 };
 
 struct fw {
@@ -95,6 +78,8 @@ struct fw {
 
 extern const struct fw_ops fw_nft_ops;
 extern const struct fw_ops fw_ipset_ops;
+
+/* ---- fw.c --------------------------------------------------------------- */
 
 /* Open the backend cfg names.  Returns 0 and *fwp, or an error. */
 int fw_open(struct fw **fwp, const struct ab_config *cfg,
@@ -131,54 +116,66 @@ struct fw_check {
 int fw_check(struct fw *fw, struct ab_store *st, int64_t now,
     struct fw_check *out);
 
-/* A growing text buffer for backend commands; oom is sticky. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
+/* ---- fw_partition.c: pure, no kernel ------------------------------------ */
 
-/* Append formatted text to sb (sets sb->oom and stops on failure). */
-void sb_printf(struct sbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Merge nested prefix bans into disjoint ranges (see fw.c); frees none. */
+/*
+ * Merge nested prefix bans of one family into disjoint ranges, each timed
+ * by the longest ban covering it; neighbours with equal timeouts merge.
+ * Returns 0 and *out (caller frees), or -ENOMEM.  O(n log n).
+ */
 int fw_partition(const struct fw_ban *in, size_t n, struct fw_range **out,
     size_t *nout);
 
 /* The range a prefix covers: family, lo and hi of r (timeout untouched). */
 void fw_prefix_range(const struct ab_addr *p, struct fw_range *r);
 
+/*
+ * The fewest prefixes that cover exactly range r, lowest first: at most
+ * max of them into out; returns how many.
+ */
+size_t fw_range_prefixes(const struct fw_range *r, struct ab_addr *out,
+    size_t max);
+
 /* Text of a range for nft or ipset: "a", "a/len" or "a-b". */
 char *fw_range_text(const struct fw_range *r, char *buf, size_t len);
 
-/* ---- privileges ---------------------------------------------------------- */
+/* The unit set's element for a unit: its network address, masked. */
+struct ab_addr fw_unit_net(const struct ab_addr *a);
 
 /*
- * Keep only CAP_NET_ADMIN in the permitted and effective sets (with ipset:
- * CAP_NET_RAW too, and both inheritable, for its helper programs), empty
- * the bounding and ambient sets, set no_new_privs, then read everything
- * back.  Returns 0, or an error with the reason logged: the caller must
- * refuse to run.
+ * A change to the unit sets is three steps, as text (fw_nft.c) or as a
+ * netlink batch (fw_nl.c).  An element that may be there is first added
+ * with a short timeout (a no-op if present), then deleted, then added with
+ * its real timeout: deleting an absent element would fail the whole batch,
+ * and re-adding does not change a timeout on every kernel.  A full
+ * rebuild, into a new table, only adds.
  */
-int caps_drop_to_net_admin(const struct ab_log *log, int ipset);
+enum fw_step { FW_STEP_PRE, FW_STEP_DEL, FW_STEP_ADD };
 
-/* 1 if CAP_NET_ADMIN is in the effective set. */
-int caps_have_net_admin(void);
+/* Does unit b take part in step s of plan? */
+int fw_step_takes(const struct fw_plan *plan, const struct fw_ban *b,
+    enum fw_step s);
 
-/* ---- commands ------------------------------------------------------------ */
+/* b's element timeout in step s, in seconds (0: none, a delete). */
+int64_t fw_step_timeout(const struct fw_ban *b, enum fw_step s);
 
-int cmd_list(struct bh *bh);
-int cmd_ban(struct bh *bh, int argc, char **argv);
-int cmd_unban(struct bh *bh, int argc, char **argv);
-int cmd_status(struct bh *bh);
-int cmd_sync(struct bh *bh);
-int cmd_run(struct bh *bh);
+/* ---- fw_nl.c: nftables element batches over netlink (libnftnl) --------- */
 
-/* Check privileges for a changing command; prints what is missing. */
-int need_privileges(const struct bh *bh, const char *cmd);
+struct fw_nl;
 
-/* Read cfg from bh->conf_path (errors printed).  0, or an exit code. */
-int load_config(struct bh *bh, int strict);
+/* A netlink socket for nf_tables: 0 and *nl, or -errno. */
+int fw_nl_open(struct fw_nl **nl);
+void fw_nl_close(struct fw_nl *nl);
+
+/*
+ * A change of unit elements only (no full rebuild, no net set, at most
+ * FW_NL_MAX_UNITS), as one batch: 0 applied, 1 not such a plan, -1 the
+ * kernel refused it (nothing of it was applied).
+ */
+#define FW_NL_MAX_UNITS	64
+int fw_nl_apply(struct fw_nl *nl, const struct fw_plan *plan);
+
+/* nftables' ruleset generation: 0 and *gen, or -1. */
+int fw_nl_generation(struct fw_nl *nl, uint32_t *gen);
 
 #endif

@@ -1,0 +1,197 @@
+/*
+ * cmd_status.c - banhelper status and check: what an admin looks at
+ * before and after a change.  Both only read.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bh.h"
+#include "fw.h"
+#include "privs.h"
+
+struct actives {
+	const struct ab_config *cfg;
+	int64_t now;
+	size_t n, manual;
+};
+
+static int
+active_cb(const struct ab_ban *rec, void *arg)
+{
+	struct actives *a = arg;
+
+	if (policy_ban_end(a->cfg, rec, a->now) > 0) {
+		a->n++;
+		a->manual += rec->origin == AB_ORIGIN_MANUAL;
+	}
+	return 0;
+}
+
+static unsigned
+pct(const struct ab_store_part *p)
+{
+	return p->capacity > 0 ? (unsigned)(p->records * 100 / p->capacity) :
+	    0;
+}
+
+int
+cmd_status(struct bh *bh, int argc, char **argv)
+{
+	struct ab_store *st = NULL;
+	struct ab_store_stat ss;
+	struct actives act = { &bh->cfg, (int64_t)time(NULL), 0, 0 };
+	struct fw_check chk;
+	struct fw *fw = NULL;
+	int rc, have_fw = 0, running, broken = 0;
+	long pid;
+	int64_t last;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = bh_open_store(bh, &st)) != 0)
+		return rc;
+	if ((rc = store_stat(st, &ss)) == 0)
+		rc = store_ban_foreach(st, active_cb, &act);
+	if (rc == AB_ECORRUPT || rc == AB_EVERSION) {
+		broken = rc;
+	} else if (rc < 0) {
+		bh_err("cannot read the store: %s", ab_strerror(rc));
+		store_close(st);
+		return BH_ERR;
+	}
+	memset(&chk, 0, sizeof(chk));
+	if (!broken && bh_have_net_admin() &&
+	    fw_open(&fw, &bh->cfg, &bh->log) == 0) {
+		have_fw = fw_check(fw, st, act.now, &chk) == 0;
+		fw_close(fw);
+	}
+	store_close(st);
+	running = bh_daemon_state(&bh->cfg, &pid, &last);
+	if (bh->json) {
+		json_t *root = json_pack("{s:{s:s, s:I, s:I, s:i, s:s}, "
+		    "s:{s:s, s:I, s:I, s:i}, s:I, s:I}",
+		    "store", "path", bh->cfg.db, "bytes",
+		    (json_int_t)ss.bans.bytes, "records",
+		    (json_int_t)ss.bans.records, "percent_full", (int)pct(&ss.bans),
+		    "health", broken == AB_ECORRUPT ? "damaged" : broken ?
+		    "newer-version" : "ok",
+		    "counts", "path", bh->cfg.runtime_dir, "bytes",
+		    (json_int_t)ss.counts.bytes, "hosts_counted",
+		    (json_int_t)ss.counts.records, "percent_full",
+		    (int)pct(&ss.counts),
+		    "bans_active", (json_int_t)act.n,
+		    "bans_manual", (json_int_t)act.manual);
+		json_t *jf = json_pack("{s:s}", "backend",
+		    bh->cfg.backend == AB_BACKEND_IPSET ? "ipset" : "nftables");
+
+		if (have_fw) {
+			json_object_set_new(jf, "present", json_boolean(chk.present));
+			json_object_set_new(jf, "in_sync", json_boolean(
+			    chk.present && chk.missing == 0 && chk.extra == 0));
+			json_object_set_new(jf, "elements", json_integer(
+			    (json_int_t)chk.have));
+			json_object_set_new(jf, "missing", json_integer(
+			    (json_int_t)chk.missing));
+			json_object_set_new(jf, "extra", json_integer(
+			    (json_int_t)chk.extra));
+		} else {
+			json_object_set_new(jf, "in_sync", json_null());
+		}
+		json_object_set_new(root, "firewall", jf);
+		json_object_set_new(root, "daemon", json_pack("{s:b, s:I, s:I}",
+		    "running", running, "pid", (json_int_t)(running ? pid : 0),
+		    "last_sync", (json_int_t)last));
+		bh_print_json(root);
+		return BH_OK;
+	}
+	if (broken)
+		printf("store:     %s (%s) %s\n", bh->cfg.db, AB_BANS_FILE,
+		    broken == AB_ECORRUPT ? "DAMAGED: it fails its checks and "
+		    "is not used (the daemon rebuilds it from the kernel, or run "
+		    "banhelper sync)" : "written by a newer version: not used");
+	else
+		printf("store:     %s (%s, %llu KiB, %llu records, %u%% full)\n",
+		    bh->cfg.db, AB_BANS_FILE,
+		    (unsigned long long)ss.bans.bytes / 1024,
+		    (unsigned long long)ss.bans.records, pct(&ss.bans));
+	printf("counts:    %s (%s, %llu KiB, %llu hosts counted, %u%% full)\n",
+	    bh->cfg.runtime_dir, AB_COUNTS_FILE,
+	    (unsigned long long)ss.counts.bytes / 1024,
+	    (unsigned long long)ss.counts.records, pct(&ss.counts));
+	printf("bans:      %zu active (%zu auto, %zu manual)\n", act.n,
+	    act.n - act.manual, act.manual);
+	printf("firewall:  %s, ", bh->cfg.backend == AB_BACKEND_IPSET ?
+	    "ipset + iptables" : "nftables table inet autoban");
+	if (!have_fw)
+		printf("not checked (%s)\n", broken ? "no store to compare" :
+		    "needs CAP_NET_ADMIN");
+	else if (!chk.present)
+		printf("MISSING or altered (run banhelper sync)\n");
+	else if (chk.missing == 0 && chk.extra == 0)
+		printf("in sync with the store (%zu elements)\n", chk.have);
+	else
+		printf("OUT OF SYNC: %zu missing, %zu extra (run banhelper "
+		    "sync)\n", chk.missing, chk.extra);
+	if (running) {
+		char ago[32];
+
+		printf("daemon:    running (pid %ld), last sync %s ago\n", pid,
+		    ab_fmt_duration(act.now - last, ago, sizeof(ago)));
+	} else {
+		printf("daemon:    not running\n");
+	}
+	return BH_OK;
+}
+
+int
+cmd_check(struct bh *bh, int argc, char **argv)
+{
+	const char *path = bh->conf_path != NULL ? bh->conf_path : AB_CONF_PATH;
+	struct ab_store *st = NULL;
+	struct fw *fw = NULL;
+	uid_t uid;
+	gid_t gid;
+	int bad = 0;
+
+	(void)argc;
+	(void)argv;
+	/* The configuration was read strictly before we got here. */
+	printf("configuration %s: no errors\n", path);
+	if (privs_user(&bh->cfg, &uid, &gid, &bh->log) != 0)
+		bad = 1;
+	else
+		printf("daemon user %s: uid %u, gid %u\n", bh->cfg.user,
+		    (unsigned)uid, (unsigned)gid);
+	if (store_open(&st, &bh->cfg, &bh->log) != 0) {
+		bad = 1;
+	} else {
+		struct ab_store_stat ss;
+		int rc = store_stat(st, &ss);
+
+		if (rc != 0) {
+			bh_err("store: %s", ab_strerror(rc));
+			bad = 1;
+		} else {
+			printf("store %s and %s: usable\n", bh->cfg.db,
+			    bh->cfg.runtime_dir);
+		}
+		store_close(st);
+	}
+	if (bh_have_net_admin()) {
+		if (fw_open(&fw, &bh->cfg, &bh->log) != 0) {
+			bad = 1;
+		} else {
+			printf("firewall backend %s: usable\n", fw->ops->name);
+			fw_close(fw);
+		}
+	}
+	if (bad) {
+		bh_err("check failed (see above)");
+		return BH_ERR;
+	}
+	printf("all well\n");
+	return BH_OK;
+}

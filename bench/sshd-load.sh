@@ -1,0 +1,132 @@
+#!/bin/bash
+# sshd-load.sh - a real sshd under a brute force that autoban only counts:
+# BENCH_CONNS connections at once (100), each from its own source and
+# trying BENCH_TRIES wrong passwords (6) on one connection, with
+# pam_unix's nodelay so that the attempts, not its 2 s sleep, set the
+# pace, and maxretry high enough that nobody is banned.  Side by side in
+# each run: Debian's stock stack without autoban, and with the one line.
+#
+# Reported per mode:
+#  - the resident memory of sshd's pre-authentication processes once every
+#    connection has made its attempts and waits at the next prompt: per
+#    connection a privileged monitor, which runs PAM, and its unprivileged
+#    child (every sshd process of the server namespace but the listener);
+#  - sshd's CPU per attempt: the listener's own and its reaped children's
+#    (utime + stime + cutime + cstime from /proc/PID/stat), before and
+#    after, once the connections are gone.
+. "$(dirname "$0")/lib.sh"
+bench_ns "$@"
+MD=$RESULTS/sshd-load.md
+: >"$MD"
+CONNS=${BENCH_CONNS:-100}
+TRIES=${BENCH_TRIES:-6}
+bench_apt sshpass openssh-server
+. "$AB_TOP/tests/e2e/env.sh"
+# One prompt more than the attempts, at which each connection waits.
+export E_V6_SOURCES=$CONNS E_NODELAY=1 E_GRACE=300 \
+    E_MAXAUTHTRIES=$((TRIES + 1)) E_MAXSTARTUPS=$((CONNS + 10))
+HZ=$(getconf CLK_TCK)
+
+sshd_cpu() {	# seconds of CPU of sshd and its reaped children
+	awk -v hz="$HZ" '{print ($14 + $15 + $16 + $17) / hz}' \
+	    "/proc/$E_SSHDPID/stat"
+}
+
+# rss: "TOTAL_KIB NPROCS MEDIAN_MONITOR_KIB" of sshd's pre-auth processes.
+rss() {
+	python3 - "$(cat "$E/sshd.pid")" $(ip netns pids "$NS_srv") <<'PY'
+import sys
+listener, pids = sys.argv[1], sys.argv[2:]
+tot = n = 0
+mon = []
+for p in pids:
+    if p == listener:
+        continue
+    try:
+        comm = open("/proc/%s/comm" % p).read().strip()
+        cmd = open("/proc/%s/cmdline" % p, "rb").read()
+        kib = [int(l.split()[1]) for l in open("/proc/%s/status" % p)
+               if l.startswith("VmRSS:")][0]
+    except (OSError, IndexError):
+        continue
+    if comm != "sshd":
+        continue
+    tot += kib
+    n += 1
+    if b"[priv]" in cmd:
+        mon.append(kib)
+mon.sort()
+print(tot, n, mon[len(mon) // 2] if mon else 0)
+PY
+}
+
+checked_ge() {	# checked_ge N: at least N passwords were checked
+	[ "$(wc -l <"$E/checked")" -ge "$1" ]
+}
+
+srv_idle() {	# no sshd process left but the listener (and the log sink)
+	[ "$(ip netns pids "$NS_srv" | wc -l)" -le 3 ]
+}
+
+one_conn() {	# one_conn N: TRIES wrong passwords from source N, then wait
+	local src i pw=()
+	src="2001:db8:0:$(printf %x $((255 + $1)))::1"
+	for i in $(seq 1 "$TRIES"); do pw+=("wrong$i"); done
+	SSHTRY_HOLD=1 SSHTRY_WAIT=240 ip netns exec "$NS_cli" python3 \
+	    "$AB_TOP/tests/e2e/sshtry.py" "$src" password "${pw[@]}" \
+	    "$E_SERVER6" "$E_USER" >/dev/null
+}
+
+md "## A real sshd counting a brute force" "" "$(run_stamp)" "" \
+    "Command: \`bash bench/sshd-load.sh\` (BENCH_RUNS=$RUNS): $CONNS connections" \
+    "at once, each from its own IPv6 /64 with $TRIES wrong passwords on one" \
+    "connection; pam_unix nodelay; autoban counts (maxretry 100) and bans" \
+    "nobody. Pre-auth RSS: every sshd process but the listener once all" \
+    "$((CONNS * TRIES)) passwords were checked, each connection waiting at" \
+    "its next prompt; the median monitor ([priv], the process that runs" \
+    "PAM) among them." ""
+declare -A per mem mon
+modes="without with"
+for mode in $modes; do per[$mode]=""; mem[$mode]=""; mon[$mode]=""; done
+for r in $(seq 1 "$RUNS"); do
+	for mode in $modes; do
+		E=$W/r$r-$mode
+		if [ "$mode" = with ]; then
+			unset E_STACK E_NO_BANHELPER
+		else
+			export E_STACK=stock E_NO_BANHELPER=1
+		fi
+		env_up "$E" "maxretry = 100" "sync_interval = 60s" || { env_down; continue; }
+		before=$(sshd_cpu)
+		want=$((CONNS * TRIES))
+		export -f one_conn
+		export NS_cli E_SERVER6 E_USER TRIES AB_TOP CONNS
+		setsid bash -c 'seq 1 "$CONNS" | xargs -P "$CONNS" -I{} \
+		    bash -c "one_conn {}"' &
+		cpid=$!
+		env_wait 300 checked_ge "$want"
+		sleep 1
+		read -r tot nproc med <<<"$(rss)"
+		kill -- -"$cpid" 2>/dev/null
+		wait "$cpid" 2>/dev/null
+		env_wait 30 srv_idle
+		after=$(sshd_cpu)
+		checked_all=$(wc -l <"$E/checked")
+		p=$(python3 -c "print('%.3f' % (($after - $before) * 1000 / max(1, $checked_all)))")
+		per[$mode]+="$p "
+		mem[$mode]+="$((tot / 1024)) "
+		mon[$mode]+="$med "
+		echo "run $r $mode autoban: sshd CPU ${p} ms per attempt; passwords checked: $checked_all; pre-auth RSS $((tot / 1024)) MiB in $nproc processes, median monitor $med KiB"
+		env_down
+	done
+done
+md "| | sshd CPU ms per attempt: median (min-max) | pre-auth RSS MiB: median (min-max) | median monitor RSS KiB |" \
+    "| --- | --- | --- | --- |"
+for mode in $modes; do
+	read -r b bmin bmax _ <<<"$(echo "${per[$mode]}" | stats)"
+	read -r m mmin mmax _ <<<"$(echo "${mem[$mode]}" | stats)"
+	read -r k _ <<<"$(echo "${mon[$mode]}" | stats)"
+	md "| $mode autoban | $b ($bmin-$bmax) | $m ($mmin-$mmax) | $k |"
+done
+md ""
+echo "sshd-load: results in $MD"
