@@ -58,6 +58,7 @@ UNIT_TESTS = test_addr test_config test_policy test_store test_store_file \
 	  test_util
 UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
 TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam \
+	  $(B)/tests/test_pam_faults \
 	  $(B)/tests/nft_race.so
 
 all: $(MODULE) $(HELPER)
@@ -98,7 +99,8 @@ $(B)/tests/nft_race.so: tests/helper/nft_race.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -shared -o $@ $< -lnftables -ldl
 
-$(B)/tests/test_pam: tests/pam/test_pam.c $(B)/libautoban.a
+$(B)/tests/test_pam $(B)/tests/test_pam_faults: $(B)/tests/%: tests/pam/%.c \
+	  tests/pam/pamlib.h $(B)/libautoban.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/libautoban.a -lcmocka -lpam -llmdb \
 	  -lpthread

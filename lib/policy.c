@@ -19,11 +19,13 @@
  *    findtime or the last success is, a ban's record while the ban is
  *    active or ended less than forget_after ago.
  *  - The wall clock may step.  Anything dated ahead of the clock by more
- *    than CLOCK_SKEW was recorded before it stepped back: a failure counts
- *    as made now (and ages out from now), a ban lasts its own length from
- *    now and is set right in the store, so no step back makes a ban
- *    longer, keeps an old failure alive, or refuses an honest login.  A
- *    step forward ends bans and ages failures early, by the step.
+ *    than CLOCK_SKEW was recorded before it stepped back: a ban lasts its
+ *    own length from now and is set right in the store, and the failures
+ *    of its unit dated ahead, which it paid for, go; any other failure
+ *    dated ahead counts as made now (and ages out from now).  So no step
+ *    back makes a ban longer, bans twice for one offence, or refuses an
+ *    honest login.  A step forward ends bans and ages failures early, by
+ *    the step.
  */
 #include <stdint.h>
 #include <string.h>
@@ -110,7 +112,7 @@ count_fix_clock(struct ab_counter *rec, int64_t now_ns)
 	unsigned i;
 
 	if (rec->nfail > 0 && rec->fail[rec->nfail - 1] > limit) {
-		limit = now_ns;
+		limit = now_ns - 1;	/* this attempt's id is now_ns */
 		for (i = rec->nfail; i-- > 0;) {
 			if (rec->fail[i] > limit)
 				rec->fail[i] = limit;
@@ -119,6 +121,43 @@ count_fix_clock(struct ab_counter *rec, int64_t now_ns)
 	}
 	if (rec->last_success > now_ns / NS + CLOCK_SKEW)
 		rec->last_success = now_ns / NS;
+}
+
+/* The failures a unit's ban dated ahead paid for: those dated ahead. */
+static int
+drop_ahead_cb(struct ab_counter *rec, int found, void *arg)
+{
+	const int64_t *now_ns = arg;
+	unsigned n = rec->nfail;
+
+	if (!found)
+		return AB_KEEP;
+	while (rec->nfail > 0 &&
+	    rec->fail[rec->nfail - 1] > *now_ns + CLOCK_SKEW * NS)
+		rec->nfail--;
+	return rec->nfail != n ? AB_WRITE : AB_KEEP;
+}
+
+/* Set right ban records dated ahead (with fn; NULL: done already), and
+ * what they paid for. */
+static int
+fix_ahead(struct ab_store *st, const struct ab_addr *prefixes, size_t n,
+    store_ban_many_fn fn, void *arg, int64_t now)
+{
+	const struct ab_config *cfg = store_config(st);
+	int64_t now_ns = now * NS;
+	size_t i;
+	int rc;
+
+	if (fn != NULL &&
+	    (rc = store_ban_update_many(st, prefixes, n, fn, arg)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if (prefixes[i].plen == config_unit_plen(cfg,
+		    prefixes[i].family) && (rc = store_count_update(st,
+		    &prefixes[i], drop_ahead_cb, &now_ns)) != 0)
+			return rc;
+	return 0;
 }
 
 /* Drop failures at or before cut_ns (the array is ascending). */
@@ -360,8 +399,8 @@ policy_find_ban(struct ab_store *st, const struct ab_addr *host, int64_t now,
 		ab_logf(store_log(st), LOG_WARNING, "%zu ban record(s) dated "
 		    "ahead of the clock (it stepped back?): each lasts its own "
 		    "length from now", c.nahead);
-		if ((rc = store_ban_update_many(st, c.ahead, c.nahead,
-		    fix_clock_cb, &c)) != 0)
+		if ((rc = fix_ahead(st, c.ahead, c.nahead, fix_clock_cb, &c,
+		    now)) != 0)
 			return rc;
 		memset(&c.ban, 0, sizeof(c.ban));
 		c.found = c.ufound = 0;
@@ -636,6 +675,8 @@ policy_unban(struct ab_store *st, const struct ab_addr *prefix, int64_t now)
 struct prune_ctx {
 	const struct ab_config *cfg;
 	int64_t now;
+	struct ab_addr ahead[256];	/* bans set right: their units */
+	size_t nahead;
 };
 
 static int
@@ -645,6 +686,8 @@ prune_ban_cb(struct ab_ban *rec, int found, void *arg)
 	int fixed = ban_fix_clock(p->cfg, rec, p->now);
 
 	(void)found;
+	if (fixed && p->nahead < sizeof(p->ahead) / sizeof(p->ahead[0]))
+		p->ahead[p->nahead++] = rec->prefix;
 	if (policy_ban_end(p->cfg, rec, p->now) == 0 &&
 	    rec->until + p->cfg->forget_after < p->now)
 		return AB_DELETE;
@@ -669,11 +712,16 @@ prune_count_cb(struct ab_counter *rec, int found, void *arg)
 int
 policy_prune(struct ab_store *st, int64_t now, size_t *nb, size_t *nc)
 {
-	struct prune_ctx p = { store_config(st), now };
+	struct prune_ctx p;
 	int rc;
 
-	if ((rc = store_count_sweep(st, prune_count_cb, &p, 4096, nc)) != 0 ||
-	    (rc = store_ban_sweep(st, prune_ban_cb, &p, 4096, nb)) != 0)
+	memset(&p, 0, sizeof(p));
+	p.cfg = store_config(st);
+	p.now = now;
+	/* Bans first: the failures a ban set right paid for go with it. */
+	if ((rc = store_ban_sweep(st, prune_ban_cb, &p, 4096, nb)) != 0 ||
+	    (rc = fix_ahead(st, p.ahead, p.nahead, NULL, NULL, now)) != 0 ||
+	    (rc = store_count_sweep(st, prune_count_cb, &p, 4096, nc)) != 0)
 		return rc;
 	/* A change without a record is kept a day for banhelper. */
 	return store_changes_trim(st, now - 86400, 10000, NULL);

@@ -337,6 +337,125 @@ manual_bans(void **state)
 	assert_int_equal(d.failures, 1);	/* history went with the unban */
 }
 
+/* ---- the wall clock steps ----------------------------------------------- */
+
+#define DAY	86400LL
+
+/*
+ * An admin mistyped while the clock was 30 days ahead and was banned;
+ * once the clock is right, the ban lasts its hour from now (not 30 days),
+ * and after it his password works: the failures it paid for are gone.
+ */
+static void
+clock_back_30_days(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = open_with(f, 3, 600, 3600);
+	struct ab_decision d;
+	int64_t ahead = T0 + 30 * DAY;
+	char left[32];
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		assert_int_equal(verdict(st, policy_attempt, "198.51.100.9",
+		    ahead + i, &d), AB_PASS);
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9", ahead + 4,
+	    &d), AB_BANNED);
+	/* The clock is put right. */
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9", T0, &d),
+	    AB_REFUSE);
+	assert_true(d.ban.until - T0 <= 3600);
+	assert_string_equal(ab_fmt_duration(d.ban.until - T0, left,
+	    sizeof(left)), "1h");
+	/* Set right in the store too: it no longer slides with the clock. */
+	assert_int_equal(verdict(st, policy_check, "198.51.100.9", T0 + 1800,
+	    &d), AB_REFUSE);
+	assert_int_equal(d.ban.until, T0 + 3600);
+	/* After the hour, the next day: not banned again. */
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9",
+	    T0 + 3601, &d), AB_PASS);
+	assert_int_equal(d.failures, 1);
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9", T0 + DAY,
+	    &d), AB_PASS);
+}
+
+/* Two typos 30 days ahead: the right password still works now, and the
+ * attempt ids do not stay in the future. */
+static void
+clock_back_typos(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = open_with(f, 5, 600, 3600);
+	struct ab_decision d;
+	struct ab_counter c;
+	struct ab_addr u = A("198.51.100.10");
+
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10",
+	    T0 + 30 * DAY, &d), AB_PASS);
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10",
+	    T0 + 30 * DAY + 1, &d), AB_PASS);
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10", T0, &d),
+	    AB_PASS);
+	assert_true(d.attempt <= T0 * NS);
+	assert_int_equal(policy_refund(st, &u, d.attempt, T0 * NS), 1);
+	assert_int_equal(store_count_get(st, &u, &c), 1);
+	assert_true(c.fail[c.nfail - 1] <= T0 * NS);
+	/* They age out from now, like any failure. */
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10",
+	    T0 + 601, &d), AB_PASS);
+	assert_int_equal(d.failures, 1);
+}
+
+/* A day back and a day forward around a one-hour ban. */
+static void
+clock_steps_a_day(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = open_with(f, 2, 600, 3600);
+	struct ab_decision d;
+	struct ab_ban b;
+	struct ab_addr h = A("198.51.100.11");
+
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11", T0, &d),
+	    AB_PASS);
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11", T0 + 1,
+	    &d), AB_PASS);
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11", T0 + 2,
+	    &d), AB_BANNED);
+	/* A day back: still a one-hour ban, not 25 hours. */
+	assert_int_equal(policy_find_ban(st, &h, T0 - DAY, &b, NULL, NULL,
+	    NULL), 1);
+	assert_int_equal(b.until - (T0 - DAY), 3600);
+	/* ... and it ended an hour later. */
+	assert_int_equal(policy_find_ban(st, &h, T0 - DAY + 3601, &b, NULL,
+	    NULL, NULL), 0);
+	/* A day forward from the start: no ban, and a fresh window. */
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11",
+	    T0 + DAY, &d), AB_PASS);
+	assert_int_equal(d.failures, 1);
+}
+
+/* The daemon's pass sets right what the module has not touched yet. */
+static void
+clock_prune_sets_right(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = open_with(f, 1, 600, 3600);
+	struct ab_decision d;
+	struct ab_ban b;
+	struct ab_addr u = A("198.51.100.12");
+	size_t nb = 0, nc = 0;
+
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.12",
+	    T0 + 30 * DAY, &d), AB_PASS);
+	assert_int_equal(verdict(st, policy_attempt, "198.51.100.12",
+	    T0 + 30 * DAY + 1, &d), AB_BANNED);
+	assert_int_equal(policy_prune(st, T0, &nb, &nc), 0);
+	assert_int_equal(store_ban_get(st, &u, &b), 1);
+	assert_int_equal(b.start, T0);
+	assert_int_equal(b.until, T0 + 3600);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
     fixture_teardown)
 
@@ -355,6 +474,10 @@ main(void)
 		T(allowlist_never_counted),
 		T(ipv6_unit_is_the_64),
 		T(manual_bans),
+		T(clock_back_30_days),
+		T(clock_back_typos),
+		T(clock_steps_a_day),
+		T(clock_prune_sets_right),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
