@@ -49,6 +49,7 @@ MODULE	= $(B)/pam_autoban.so
 HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/cmd_list.c banhelper/cmd_status.c banhelper/cmd_ban.c \
 	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \
+	  banhelper/privops.c \
 	  banhelper/fw.c banhelper/fw_partition.c banhelper/fw_nft.c \
 	  banhelper/fw_nl.c banhelper/fw_ipset.c
 HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/obj/%.o)

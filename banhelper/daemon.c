@@ -54,6 +54,9 @@ struct daemon {
 	struct bh *bh;
 	struct ab_store *st;	/* NULL while it cannot be opened */
 	struct fw *fw;		/* likewise */
+	struct privops *po;	/* takes back a store directory root made */
+	uid_t uid;
+	gid_t gid;
 	int pidfd, sockfd, sigfd;
 	uint64_t seq;		/* change number applied */
 	uint8_t id[16];		/* the store's identity at the last full sync */
@@ -168,6 +171,42 @@ socket_open(struct daemon *d)
 	return 0;
 }
 
+/*
+ * runtime_dir made anew under us: the wake-up socket and the pid file are
+ * in the one that was removed.  Made again in the new one (ours by now).
+ */
+static void
+runtime_renew(struct daemon *d)
+{
+	char path[AB_PATH_MAX + 32];
+	struct stat sb;
+	int oldpid = d->pidfd, oldsock = d->sockfd;
+
+	snprintf(path, sizeof(path), "%s/%s", d->bh->cfg.runtime_dir,
+	    AB_WAKE_SOCK);
+	if (lstat(path, &sb) == 0)
+		return;		/* still there: runtime_dir is the same */
+	d->pidfd = d->sockfd = -1;
+	if (pidfile_take(d, d->uid, d->gid) != 0 || socket_open(d) != 0) {
+		ab_logf(&d->bh->log, LOG_ERR, "cannot make the wake-up socket "
+		    "or pid file anew in %s: new bans wait for the next tick",
+		    d->bh->cfg.runtime_dir);
+		if (d->pidfd < 0)
+			d->pidfd = oldpid;
+		else
+			close(oldpid);
+		if (d->sockfd < 0)
+			d->sockfd = oldsock;
+		else
+			close(oldsock);
+		return;
+	}
+	close(oldpid);
+	close(oldsock);
+	ab_logf(&d->bh->log, LOG_NOTICE, "runtime_dir made anew: wake-up "
+	    "socket and pid file made again");
+}
+
 static void
 close_backends(struct daemon *d)
 {
@@ -175,6 +214,19 @@ close_backends(struct daemon *d)
 	d->fw = NULL;
 	store_close(d->st);
 	d->st = NULL;
+}
+
+/* The store directories, handed back to the daemon's user. */
+static int
+take_back(struct daemon *d)
+{
+	int rc = d->uid == 0 ? store_set_owner(&d->bh->cfg, 0, 0, &d->bh->log) :
+	    privops_chown_stores(d->po);
+
+	if (rc == 0)
+		ab_logf(&d->bh->log, LOG_NOTICE, "store directories made anew "
+		    "by root: handed back to %s", d->bh->cfg.user);
+	return rc;
 }
 
 /* Open store and firewall for the current configuration: 0 or an error
@@ -187,8 +239,11 @@ open_backends(struct daemon *d)
 	if (d->st != NULL && d->fw != NULL)
 		return 0;
 	close_backends(d);
-	if ((rc = store_open(&d->st, &d->bh->cfg, &d->bh->log)) == 0 &&
-	    (rc = fw_open(&d->fw, &d->bh->cfg, &d->bh->log)) == 0) {
+	rc = store_open(&d->st, &d->bh->cfg, &d->bh->log);
+	/* A directory root made anew is not ours yet: take it back. */
+	if (rc == -EACCES && take_back(d) == 0)
+		rc = store_open(&d->st, &d->bh->cfg, &d->bh->log);
+	if (rc == 0 && (rc = fw_open(&d->fw, &d->bh->cfg, &d->bh->log)) == 0) {
 		if (d->down_logged)
 			ab_logf(&d->bh->log, LOG_NOTICE, "store and firewall "
 			    "usable again");
@@ -321,10 +376,15 @@ tick(struct daemon *d)
 		close_backends(d);
 		if (open_backends(d) != 0)
 			return;
+		runtime_renew(d);
 		why = "store directory replaced";
 	}
-	if ((rc = repair_store(d->st, d->fw, now_s(), &d->bh->log,
-	    &restored)) == 1)
+	/* A file root put there (a restore): take it back first. */
+	rc = repair_store(d->st, d->fw, now_s(), &d->bh->log, &restored);
+	if (rc == -EACCES && take_back(d) == 0)
+		rc = repair_store(d->st, d->fw, now_s(), &d->bh->log,
+		    &restored);
+	if (rc == 1)
 		why = "ban store rebuilt from the kernel";
 	else if (rc < 0)
 		return;
@@ -347,7 +407,10 @@ tick(struct daemon *d)
 		size_t nb = 0, nc = 0;
 
 		d->next_prune = mono_ms() + PRUNE_EVERY_MS;
-		if (policy_prune(d->st, now_s(), &nb, &nc) == 0 && nb + nc > 0)
+		rc = policy_prune(d->st, now_s(), &nb, &nc);
+		if (rc == -EACCES && take_back(d) == 0)
+			rc = policy_prune(d->st, now_s(), &nb, &nc);
+		if (rc == 0 && nb + nc > 0)
 			ab_logf(&d->bh->log, LOG_DEBUG, "pruned %zu records and "
 			    "%zu counts", nb, nc);
 	}
@@ -375,13 +438,15 @@ reload(struct daemon *d)
 		return;
 	}
 	/* What was set up as root stays as it is until a restart. */
-	if (strcmp(next.cfg.runtime_dir, d->bh->cfg.runtime_dir) != 0 ||
+	if (strcmp(next.cfg.db, d->bh->cfg.db) != 0 ||
+	    strcmp(next.cfg.runtime_dir, d->bh->cfg.runtime_dir) != 0 ||
 	    strcmp(next.cfg.user, d->bh->cfg.user) != 0 ||
 	    next.cfg.backend != d->bh->cfg.backend) {
-		ab_logf(&d->bh->log, LOG_WARNING, "runtime_dir, user and backend "
-		    "change only on restart: keeping %s, %s, %s",
-		    d->bh->cfg.runtime_dir, d->bh->cfg.user,
+		ab_logf(&d->bh->log, LOG_WARNING, "db, runtime_dir, user and "
+		    "backend change only on restart: keeping %s, %s, %s, %s",
+		    d->bh->cfg.db, d->bh->cfg.runtime_dir, d->bh->cfg.user,
 		    d->bh->cfg.backend == AB_BACKEND_IPSET ? "ipset" : "nftables");
+		memcpy(next.cfg.db, d->bh->cfg.db, sizeof(next.cfg.db));
 		memcpy(next.cfg.runtime_dir, d->bh->cfg.runtime_dir,
 		    sizeof(next.cfg.runtime_dir));
 		memcpy(next.cfg.user, d->bh->cfg.user, sizeof(next.cfg.user));
@@ -451,10 +516,13 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	/* As root: the user's directories, the pid file, the socket. */
 	if (privs_user(&bh->cfg, &uid, &gid, &bh->log) != 0 ||
 	    store_set_owner(&bh->cfg, uid, gid, &bh->log) != 0 ||
-	    pidfile_take(&d, uid, gid) != 0 || socket_open(&d) != 0) {
+	    pidfile_take(&d, uid, gid) != 0 || socket_open(&d) != 0 ||
+	    privops_start(&d.po, &bh->cfg, uid, gid, &bh->log) != 0) {
 		rc = BH_ERR;
 		goto out;
 	}
+	d.uid = uid;
+	d.gid = gid;
 	/* Then only CAP_NET_ADMIN stays, as that user, or we do not run. */
 	if (privs_drop(uid, gid, bh->cfg.backend == AB_BACKEND_IPSET,
 	    &bh->log) != 0) {
@@ -534,5 +602,6 @@ out:
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	close_backends(&d);
+	privops_stop(d.po);
 	return rc;
 }

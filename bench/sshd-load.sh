@@ -60,14 +60,15 @@ print(tot, n, mon[len(mon) // 2] if mon else 0)
 PY
 }
 
-# settle N: wait until N passwords were checked, or none more for 10 s
-# (a connection the loaded machine failed to open), at most 300 s.
+# settle N: wait until N passwords were checked, or, once they started,
+# none more for 10 s (a connection the loaded machine failed to open); at
+# most 300 s.
 settle() {
 	local n last=-1 still=0 i
 	for i in $(seq 1 600); do
 		n=$(wc -l <"$E/checked")
 		[ "$n" -ge "$1" ] && return 0
-		if [ "$n" -eq "$last" ]; then
+		if [ "$n" -gt 0 ] && [ "$n" -eq "$last" ]; then
 			still=$((still + 1))
 			[ "$still" -ge 20 ] && return 1
 		else
