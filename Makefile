@@ -10,6 +10,7 @@
 #   CFLAGS   optimisation and debug flags                  (-O2 -g)
 #   SAN      1: build into build-san with AddressSanitizer and
 #            UndefinedBehaviorSanitizer (make SAN=1 tests)
+#   FUZZ_SECONDS, FUZZ  make fuzz: seconds per target, which targets
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -35,7 +36,17 @@ ALL_CFLAGS = $(BASEFLAGS) $(WARN) $(CFLAGS)
 TEST_CFLAGS = $(ALL_CFLAGS) -Wno-format-truncation
 LDHARDEN = -Wl,-z,relro,-z,now -Wl,--as-needed
 
+# SAN=1: the same objects, tests and tools with ASan and UBSan, in their own
+# directory, so both builds can stand side by side (tests/run's "san" suite).
+ifeq ($(SAN),1)
+B	= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -fno-omit-frame-pointer
+CFLAGS	+= $(SANFLAGS)
+LDFLAGS	+= $(SANFLAGS)
+else
 B	= build
+endif
 
 LIB_SRC	= lib/util.c lib/trust.c lib/addr.c lib/config.c lib/store.c \
 	  lib/store_file.c lib/store_rec.c lib/store_bans.c lib/store_counts.c \
@@ -114,7 +125,47 @@ $(B)/bench/timeit: bench/timeit.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $<
 
-tests: all $(UNIT_BINS) $(TOOL_BINS) $(B)/bench/populate $(B)/bench/timeit
+# The fuzz targets (tests/fuzz/fuzz_*.c) built without libFuzzer: driver.c
+# feeds them their corpus, crash inputs kept there included, in every run.
+FUZZ_TARGETS = addr config records store lines
+FUZZ_LIB_HELPER = banhelper/targets.c
+FUZZ_REGRESS = $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
+
+$(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(B)/libautoban.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< tests/fuzz/driver.c $(FUZZ_LIB_HELPER) \
+	  $(B)/libautoban.a $(LDFLAGS) -llmdb -lpthread
+
+tests: all $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REGRESS) $(B)/bench/populate \
+	  $(B)/bench/timeit
+
+# make fuzz: each target under libFuzzer (Debian's clang) for FUZZ_SECONDS,
+# starting from tests/fuzz/TARGET/.  New inputs go to build-fuzz/corpus/;
+# a crash is written into tests/fuzz/TARGET/, where the normal test run
+# replays it from then on.  FUZZ=addr runs one target.
+FUZZ		?= $(FUZZ_TARGETS)
+FUZZ_SECONDS	?= 60
+FUZZ_CC		?= clang
+FUZZ_FLAGS	= -std=gnu11 -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_LIB_SRC	= $(LIB_SRC) $(FUZZ_LIB_HELPER)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) -llmdb -lpthread
+
+fuzz: $(FUZZ:%=build-fuzz/fuzz_%)
+	@set -e; for t in $(FUZZ); do \
+	  mkdir -p build-fuzz/corpus/$$t build-fuzz/tmp; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  AB_TMP=$$(pwd)/build-fuzz/tmp build-fuzz/fuzz_$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	    -artifact_prefix=tests/fuzz/$$t/crash- -print_final_stats=1 \
+	    build-fuzz/corpus/$$t tests/fuzz/$$t 2>build-fuzz/fuzz_$$t.log \
+	    || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|peak_rss)' \
+	    build-fuzz/fuzz_$$t.log; \
+	done
 
 # The one test command (README.md, .ci/run): every suite, then the line
 # "N passed, N failed".
@@ -151,8 +202,8 @@ bench: all tests
 	@bash bench/run-all.sh
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-san build-fuzz
 
-.PHONY: all tests check install uninstall demo bench clean
+.PHONY: all tests check install uninstall demo bench clean fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -395,7 +395,8 @@ fw_check(struct fw *fw, struct ab_store *st, int64_t now, struct fw_check *out)
 		}
 		if ((rc = fw_partition(c.net[f].v, c.net[f].n, &part, &np)) != 0)
 			goto out;
-		memcpy(want + nw, part, np * sizeof(*part));
+		if (np > 0)
+			memcpy(want + nw, part, np * sizeof(*part));
 		nw += np;
 		free(part);
 		part = NULL;

@@ -197,6 +197,14 @@ int config_load(struct ab_config *cfg, const char *path, int required,
     const struct ab_log *log);
 
 /*
+ * Parse len bytes of a configuration file's text (any bytes; buf must have
+ * room for len + 1, and is modified) into cfg, as config_load does after
+ * its checks; where names it in messages.  Returns 0 or AB_ECONFIG.
+ */
+int config_parse(struct ab_config *cfg, char *buf, size_t len,
+    const char *where, const struct ab_log *log);
+
+/*
  * Parse "30", "10m", "1h", "2d", "1w" into seconds (max AB_DURATION_MAX).
  * Returns 0 or AB_ECONFIG.
  */

@@ -347,9 +347,9 @@ trim(char *s)
 }
 
 /*
- * Parse the text of a config file; buf is modified.  Blank and comment
- * lines, most of a shipped file, cost one scan for their end: the module
- * reads this file on every login.
+ * Parse the text of a config file; buf (NUL-terminated) is modified.
+ * Blank and comment lines, most of a shipped file, cost one scan for their
+ * end: the module reads this file on every login.
  */
 static int
 parse_text(struct ab_config *cfg, char *buf, const char *where,
@@ -460,19 +460,25 @@ config_load(struct ab_config *cfg, const char *path, int required,
 			break;
 		len += (size_t)r;
 	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		ab_logf(log, LOG_ERR, "config %s contains a NUL byte: refusing "
-		    "it", epath);
-		rc = AB_ECONFIG;
-		goto buf_free;
-	}
-	rc = parse_text(cfg, buf, epath, log);
+	rc = config_parse(cfg, buf, len, epath, log);
 buf_free:
 	free(buf);
 fd_close:
 	close(fd);
 	return rc;
+}
+
+int
+config_parse(struct ab_config *cfg, char *buf, size_t len, const char *where,
+    const struct ab_log *log)
+{
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		ab_logf(log, LOG_ERR, "config %s contains a NUL byte: refusing "
+		    "it", where);
+		return AB_ECONFIG;
+	}
+	return parse_text(cfg, buf, where, log);
 }
 
 unsigned

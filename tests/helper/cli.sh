@@ -158,6 +158,34 @@ tap_is "$chk" ok "status --json: stable fields and the right values"
 tap_is "$(bh list --json | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))')" \
     "['bans']" "list --json without --all has only bans"
 
+# --- hostile bulk input: a NUL byte ends nothing but its own line -------------
+printf '198.51.100.41\000garbage\n198.51.100.42\n' >"$AB_DIR/nul.txt"
+run bh ban - <"$AB_DIR/nul.txt"
+tap_is "$RC" 3 "ban - with a NUL byte in a line: exit 3 (that line refused)"
+tap_like "$OUT" "line 1: contains a NUL byte: skipped" "... the line is named"
+tap_like "$(bh list)" "198\.51\.100\.42 " \
+    "... and the valid line after it is banned, not swallowed"
+head -c 3000 /dev/zero | tr '\0' 'x' >"$AB_DIR/long.txt"
+printf '\n198.51.100.43\n' >>"$AB_DIR/long.txt"
+run bh ban - <"$AB_DIR/long.txt"
+tap_like "$RC:$OUT" "^3:banhelper: line 1: longer than 1024 bytes: skipped" \
+    "a line of 3000 bytes is refused by number"
+tap_like "$(bh list)" "198\.51\.100\.43 " "... and the next line is banned"
+
+# --- a damaged store: refused, said, never a crash ----------------------------
+cp -a "$AB_DIR/db" "$AB_DIR/db.saved"
+size=$(stat -c %s "$AB_DIR/db/bans.mdb")
+truncate -s $((size / 2)) "$AB_DIR/db/bans.mdb"
+printf 'x' | dd of="$AB_DIR/db/bans.mdb" bs=1 seek=41 conv=notrunc 2>/dev/null
+run bh list
+tap_like "$RC:$OUT" "^1:.*bans\.mdb: not a sound LMDB file.*refusing it \(not mapped\)" \
+    "list on a store cut short with garbage in its meta: exit 1, said why (it died of SIGBUS/SIGFPE)"
+run bh status
+tap_like "$RC:$OUT" "store: .*DAMAGED: it fails its checks and is not used" \
+    "status says the store is damaged"
+rm -rf "$AB_DIR/db"
+mv "$AB_DIR/db.saved" "$AB_DIR/db"
+
 # --- SIGHUP re-reads the configuration ----------------------------------------
 daemon_start "$NS" "$C"
 tap_ok "$(ip netns exec "$NS" nft list table inet autoban | grep -c 'tcp dport')" \

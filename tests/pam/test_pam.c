@@ -356,7 +356,7 @@ config_faults(void **state)
 /* ---- many processes and threads through the module ---------------------- */
 
 #define WORKERS	8
-#define PER	2000
+#define PER	500
 #define UNITS	500
 
 struct pworker {

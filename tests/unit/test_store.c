@@ -952,6 +952,49 @@ concurrent_threads(void **state)
 	check_counts(f);
 }
 
+/*
+ * Writers do not starve: six processes read the ban store as fast as they
+ * can (each holding its shared lock most of the time), and every one of
+ * 30 writes still gets the store (with readers alone polling the data
+ * lock, a writer never found it free and timed out).
+ */
+static void
+writers_do_not_starve(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = fixture_store(f);
+	pid_t readers[6];
+	int64_t t = now_s();
+	int i, bad = 0;
+
+	put_ban(st, "203.0.113.1", t, t + 3600);
+	for (i = 0; i < 6; i++) {
+		if ((readers[i] = fork()) == 0) {
+			struct ab_store *rs;
+			struct ab_addr h = A("203.0.113.1");
+			struct ab_ban b;
+			time_t end = time(NULL) + 4;
+
+			if (store_open(&rs, &f->cfg, NULL) != 0)
+				_exit(1);
+			while (time(NULL) < end)
+				policy_find_ban(rs, &h, t, &b, NULL, NULL, NULL);
+			_exit(0);
+		}
+		assert_true(readers[i] > 0);
+	}
+	usleep(200000);
+	for (i = 0; i < 30; i++) {
+		struct setban s = { t, t + 60 + i, AB_ORIGIN_MANUAL };
+		struct ab_addr p = A("198.51.100.1");
+
+		bad += store_ban_update(st, &p, setban_cb, &s) != 0;
+	}
+	for (i = 0; i < 6; i++)
+		waitpid(readers[i], NULL, 0);
+	assert_int_equal(bad, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
     fixture_teardown)
 
@@ -977,6 +1020,7 @@ main(void)
 		T(clear_everything),
 		T(concurrent_processes),
 		T(concurrent_threads),
+		T(writers_do_not_starve),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
