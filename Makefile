@@ -187,6 +187,17 @@ install: all
 	else \
 	  install -m 0644 conf/autoban.conf $(DESTDIR)$(CONFDIR)/autoban.conf; \
 	fi
+	@# The daemon's own user (banhelper(8)); a package makes it in postinst.
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd _autoban >/dev/null; then \
+	  echo "creating the system user _autoban"; \
+	  if command -v adduser >/dev/null; then \
+	    adduser --system --group --no-create-home --home /nonexistent \
+	      --quiet _autoban; \
+	  else \
+	    useradd --system --user-group --no-create-home \
+	      --home-dir /nonexistent --shell /usr/sbin/nologin _autoban; \
+	  fi; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_autoban.so $(DESTDIR)$(SBINDIR)/banhelper \

@@ -210,7 +210,13 @@ for round in $(seq 1 12); do
 	[ "$round" -eq 3 ] && before=$(rss)
 done
 after=$(rss)
-tap_ok $(( after - before < 2048 ? 0 : 1 )) \
-    "12 rounds of 400 bans and unbans: daemon RSS ${before} kB -> ${after} kB"
+if [ -n "${AB_SAN:-}" ]; then
+	# ASan's allocator keeps freed blocks for itself; the plain build's
+	# run of this suite judges the memory.
+	tap_ok 0 "12 rounds of 400 bans and unbans: RSS ${before} kB -> ${after} kB # SKIP under ASan"
+else
+	tap_ok $(( after - before < 2048 ? 0 : 1 )) \
+	    "12 rounds of 400 bans and unbans: daemon RSS ${before} kB -> ${after} kB"
+fi
 daemon_stop
 tap_done

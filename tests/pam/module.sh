@@ -1,6 +1,6 @@
 #!/bin/bash
 # module.sh - properties of pam_autoban.so itself: what it exports, what it
-# links, and 1000 PAM transactions under valgrind with no leak or error.
+# links, and 420 PAM transactions under valgrind with no leak or error.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 B=${AB_BUILD:?}
@@ -46,17 +46,17 @@ vg() {	# vg LOG PAMDRIVE-ARGS...: valgrind memcheck, errors make exit 99
 	    --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
 	    --log-file="$log" "$B/tests/pamdrive" -c "$t/pam.d" -s vg "$@"
 }
-# 800 failures over 40 IPv4 hosts: counting, banning at the 6th attempt
-# of each host, refusing after; then 200 good logins with pam_setcred.
-out=$(vg "$t/vg1.log" -b v4 -H 40 -n 800 2>&1)
+# 320 failures over 40 IPv4 hosts: counting, banning at the 6th attempt
+# of each host, refusing after; then 100 good logins with pam_setcred.
+out=$(vg "$t/vg1.log" -b v4 -H 40 -n 320 2>&1)
 rc=$?
-tap_is "$rc" 0 "800 failing transactions under valgrind: no error, no leak"
+tap_is "$rc" 0 "320 failing transactions under valgrind: no error, no leak"
 [ "$rc" -ne 0 ] && sed 's/^/# /' "$t/vg1.log" | head -40
-tap_like "$out" "auth_err=200 maxtries=600" \
-    "those 800 counted 5 per host and refused the rest"
-out=$(vg "$t/vg2.log" -b v6 -H 200 -n 200 -p secret -S 2>&1)
+tap_like "$out" "auth_err=200 maxtries=120" \
+    "those 320 counted 5 per host and refused the rest"
+out=$(vg "$t/vg2.log" -b v6 -H 100 -n 100 -p secret -S 2>&1)
 rc=$?
-tap_is "$rc" 0 "200 good logins with setcred under valgrind: no error, no leak"
+tap_is "$rc" 0 "100 good logins with setcred under valgrind: no error, no leak"
 [ "$rc" -ne 0 ] && sed 's/^/# /' "$t/vg2.log" | head -40
-tap_like "$out" "success=200" "all 200 good logins succeeded"
+tap_like "$out" "success=100" "all 100 good logins succeeded"
 tap_done
