@@ -16,7 +16,9 @@ on_exit() {
 	for p in "${LOAD_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
-	wait 2>/dev/null
+	for p in "${LOAD_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
 	if [ "$TAP_FAILED" -ne 0 ]; then
 		for f in sshd.log banhelper.log; do
 			echo "--- $f" >&2
