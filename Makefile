@@ -67,7 +67,7 @@ HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/obj/%.o)
 HELPER	= $(B)/banhelper
 
 UNIT_TESTS = test_addr test_config test_policy test_store test_store_file \
-	  test_util
+	  test_util test_partition
 UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
 TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam \
 	  $(B)/tests/test_pam_faults \
@@ -98,6 +98,13 @@ $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
 $(B)/tests/%: tests/unit/%.c $(B)/libautoban.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/libautoban.a -lcmocka -llmdb -lpthread
+
+# The address-range partitioning is pure: tested without a kernel.
+$(B)/tests/test_partition: tests/unit/test_partition.c \
+	  $(B)/obj/banhelper/fw_partition.o $(B)/libautoban.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/banhelper/fw_partition.o \
+	  $(B)/libautoban.a $(LDFLAGS) -lcmocka -llmdb -lpthread
 
 $(B)/tests/pamdrive: tests/pam/pamdrive.c
 	@mkdir -p $(@D)

@@ -22,9 +22,9 @@
  * sets hold only the few bans at other prefix lengths.
  * Contexts: a change on top that fw_nl.c does not take runs in one
  * libnftables context kept for the life of the backend, in fw->priv.  Freeing a
- * context closes its netlink socket, and right after a commit that took
- * 5-16 ms here while the cores were busy (measured around nft_ctx_free),
- * a wait every ban would pay before the daemon could take the next one.
+ * context closes its netlink socket, which right after a commit waits for
+ * the kernel (docs/BENCHMARKS.md has the figures): a wait every ban would
+ * pay before the daemon could take the next one.
  * That context never lists a set, and its cache holds no unit set's
  * elements (hash sets), only the few prefix bans, so it stays small.  Full
  * rebuilds and listings, which can hold every element, get a context of
@@ -32,8 +32,8 @@
  * A full rebuild replaces the table in one batch (add, delete, add the
  * table, then everything in it).  When the table is not there it only
  * creates it: a batch that deletes a table makes the kernel destroy it
- * after an RCU grace period, and closing the socket waits for that, 10-25
- * ms here, as long as nft -f takes to load 10 000 elements.  "create"
+ * after an RCU grace period, and closing the socket waits for that (as
+ * long as nft -f takes to load thousands of elements).  "create"
  * fails if the table appeared meanwhile (another banhelper); the rebuild
  * then runs again as a replace.
  */

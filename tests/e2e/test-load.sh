@@ -114,7 +114,7 @@ drive() {	# drive FIRST ROUNDS: each of hosts FIRST..FIRST+4999 fails ROUNDS tim
 	local r out ae=0 mt=0
 	for r in $(seq 1 "$2"); do
 		out=$("$E_BUILD/tests/pamdrive" -c "$E/pam.d" -s dist -b v6 \
-		    -H 10000 -F "$1" -n 2500 -P 2)
+		    -H 10000 -F "$1" -n 5000 -P 1)
 		ae=$((ae + $(printf '%s' "$out" | sed -n 's/.*auth_err=\([0-9]*\).*/\1/p')))
 		mt=$((mt + $(printf '%s' "$out" | sed -n 's/.*maxtries=\([0-9]*\).*/\1/p')))
 	done
