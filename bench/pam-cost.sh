@@ -29,6 +29,8 @@ HOSTS=${BENCH_HOSTS:-"1 10000 1000000"}
 # times more), the same process counts.
 SSHD_TXNS=${BENCH_SSHD_TXNS:-600}
 SSHD_PROCS=${BENCH_SSHD_PROCS:-$PROCS}
+# BENCH_INSTRUCTIONS=0: no callgrind tables (the smoke test's quick run).
+INSTRUCTIONS=${BENCH_INSTRUCTIONS:-1}
 
 bench_apt libdb5.3 valgrind
 # pam_abl from its package, unpacked here: installing libpam-abl would have
@@ -314,6 +316,7 @@ for h in $HOSTS; do
 	# the filled store (counted once by populate), twice to show it
 	# repeats: its 2nd and 3rd failures, so both are counted, neither bans
 	# (the run with sshd's libraries is its 4th).
+	if [ "$INSTRUCTIONS" = 1 ]; then
 	md "### $h host(s): instructions" "" \
 	    "Instructions per transaction at $h host(s) (callgrind, whole process;" \
 	    "twice, to show it repeats; the last two columns in a process that" \
@@ -370,6 +373,7 @@ for h in $HOSTS; do
 	done
 	unset wi
 	md ""
+	fi
 	timed_rows "$PD" "" "$TXNS" "$PROCS" "$stacks"
 	# The same runs in the process sshd re-executes per connection: its
 	# libraries make a transaction several times dearer, and what a module
