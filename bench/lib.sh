@@ -21,6 +21,9 @@ bench_ns() {
 	W=$(mktemp -d /tmp/autoban-bench.XXXXXX)
 	mount -t tmpfs -o size=6g,mode=0755 autoban-bench "$W"
 	trap 'bench_cleanup' EXIT
+	# banhelper run becomes _autoban: made in this namespace if need be.
+	. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/autoban-user.sh"
+	ab_user "$W"
 }
 BENCH_PIDS=()
 BENCH_NS=()

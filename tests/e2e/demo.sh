@@ -15,6 +15,9 @@ if [ "${AB_IN_DEMO_NS:-}" != 1 ]; then
 fi
 D=$(mktemp -d /tmp/autoban-demo.XXXXXX)
 mount -t tmpfs -o size=512m,mode=0755 autoban-demo "$D"
+# banhelper run becomes _autoban: made in this namespace if the host has none.
+. "$here/../lib/autoban-user.sh"
+ab_user "$D"
 . "$here/env.sh"
 E=$D/env
 start=$SECONDS
