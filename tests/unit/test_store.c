@@ -947,10 +947,12 @@ concurrent_threads(void **state)
 		assert_int_equal(pthread_create(&tid[i], NULL, count_worker,
 		    &w[i]), 0);
 	}
-	for (i = 0; i < WORKERS; i++) {
+	/* Every thread joined before any assert: a failed one would leave
+	 * the others running on a freed fixture. */
+	for (i = 0; i < WORKERS; i++)
 		pthread_join(tid[i], NULL);
+	for (i = 0; i < WORKERS; i++)
 		assert_int_equal(w[i].errors, 0);
-	}
 	check_counts(f);
 }
 
