@@ -12,13 +12,7 @@ conf_write "$C" "maxretry = 3" "bantime = 1h" "sync_interval = 1s"
 ns_new dmn
 N="ip netns exec $NS"
 bh() { $N "$BH" -c "$C" "$@"; }
-mkdir -p "$AB_DIR/pam.d"
-printf 'auth requisite %s conf=%s\nauth required pam_deny.so\n' \
-    "$AB_BUILD/pam_autoban.so" "$C" >"$AB_DIR/pam.d/svc"
-attack() {	# attack RHOST N: N failed PAM transactions from RHOST
-	"$AB_BUILD/tests/pamdrive" -c "$AB_DIR/pam.d" -s svc -r "$1" -n "$2" \
-	    >/dev/null
-}
+pam_svc "$C"
 in_sync() { bh status | grep -q "in sync with the store"; }
 dlog() { cat "$AB_DIR/daemon.log"; }
 

@@ -12,13 +12,7 @@ N="ip netns exec $NS"
 bh() { $N "$BH" -c "$C" "$@"; }
 
 # PAM: one line on top of pam_deny, to ban from "the module" in tests.
-mkdir -p "$AB_DIR/pam.d"
-printf 'auth requisite %s conf=%s\nauth required pam_deny.so\n' \
-    "$AB_BUILD/pam_autoban.so" "$C" >"$AB_DIR/pam.d/svc"
-attack() {	# attack RHOST N: N failed PAM transactions from RHOST
-	"$AB_BUILD/tests/pamdrive" -c "$AB_DIR/pam.d" -s svc -r "$1" -n "$2" \
-	    >/dev/null
-}
+pam_svc "$C"
 
 # --- ban, list, the kernel element and its timeout ---------------------------
 out=$(bh ban 203.0.113.7 --for 1h 2>&1)

@@ -36,13 +36,7 @@ C=$AB_DIR/ab.conf
 conf_write "$C" "maxretry = 2" "bantime = 1h" "sync_interval = 1s"
 ns_new unit
 N="ip netns exec $NS"
-mkdir -p "$AB_DIR/pam.d"
-printf 'auth requisite %s conf=%s\nauth required pam_deny.so\n' \
-    "$AB_BUILD/pam_autoban.so" "$C" >"$AB_DIR/pam.d/svc"
-attack() {
-	"$AB_BUILD/tests/pamdrive" -c "$AB_DIR/pam.d" -s svc -r "$1" -n "$2" \
-	    >/dev/null
-}
+pam_svc "$C"
 
 # --- every system call it makes is one the filter allows ----------------------
 # The set @system-service stands for, with its nested groups expanded.

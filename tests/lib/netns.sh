@@ -112,3 +112,17 @@ daemon_stop() {
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_RC=$?
 }
+
+# pam_svc CONF: the PAM service "svc" in $AB_DIR/pam.d, the one autoban line
+# (reading CONF) on top of pam_deny, so that attack() bans "from the module".
+pam_svc() {
+	mkdir -p "$AB_DIR/pam.d"
+	printf 'auth requisite %s conf=%s\nauth required pam_deny.so\n' \
+	    "$AB_BUILD/pam_autoban.so" "$1" >"$AB_DIR/pam.d/svc"
+}
+
+# attack RHOST N: N failed PAM transactions from RHOST through "svc".
+attack() {
+	"$AB_BUILD/tests/pamdrive" -c "$AB_DIR/pam.d" -s svc -r "$1" -n "$2" \
+	    >/dev/null
+}
