@@ -249,7 +249,8 @@ struct ab_store;
 /*
  * Open (creating if needed) the store directories named by cfg and check
  * them on their open fds.  No LMDB environment stays open: every call below
- * opens one, runs one short transaction and closes it.  cfg and log must
+ * opens one, runs one short transaction and closes it (but see
+ * store_keep).  cfg and log must
  * outlive the handle.  Returns 0 and *stp (free with store_close), or
  * AB_EUNTRUSTED / -errno, logged with the path and the reason.
  */
@@ -258,6 +259,22 @@ int store_open(struct ab_store **stp, const struct ab_config *cfg,
 
 /* Close a handle from store_open (NULL is fine). */
 void store_close(struct ab_store *st);
+
+/*
+ * Write environments kept from one store handle to the next, for a caller
+ * that makes several attempts in one process (the module: one per PAM
+ * handle, so that the attempts of one sshd connection open LMDB once).
+ * store_keep attaches k to st: a write transaction that commits leaves its
+ * environment in k, unlocked, and the next write transaction on the same
+ * file takes it back after the usual checks (the file judged again under
+ * its lock, still the one under its name, same directory, map size and
+ * process).  A keep found in another process (after fork) is closed, never
+ * used.  keep_new returns NULL when out of memory (nothing is then kept).
+ */
+struct ab_keep;
+struct ab_keep *store_keep_new(void);
+void store_keep_free(struct ab_keep *k);
+void store_keep(struct ab_store *st, struct ab_keep *k);
 
 /* The configuration and log a handle was opened with. */
 const struct ab_config *store_config(const struct ab_store *st);

@@ -1,6 +1,6 @@
 /*
  * store.c - the store's handle, its directories, its locks, and the LMDB
- * environment of one transaction.
+ * environment of one transaction (or kept for the next: store_keep).
  *
  * MUST:
  *  - open each store directory with O_NOFOLLOW and judge it on the open fd
@@ -15,9 +15,14 @@
  *  - let LMDB open only /proc/self/fd/N of that verified data file, so it
  *    gets exactly the file we checked and never re-walks a path;
  *  - hold an environment only for one transaction: open, lock, run,
- *    commit or abort, close, unlock.  Nothing survives in statics, so the
- *    code is safe after fork() and in threads (LMDB must not see one file
- *    opened twice by its own locking, hence MDB_NOLOCK and our OFD locks);
+ *    commit or abort, close, unlock; or, for a caller that asked for it
+ *    (store_keep), keep a writer's environment unlocked after its commit
+ *    and take it back for the next write only from the same process, on
+ *    the same directory, and once the file under the store's name, locked,
+ *    is still that one and passes the checks again (else it is closed and
+ *    the file opened afresh).  Nothing survives in statics, so the code is
+ *    safe after fork() and in threads (LMDB must not see one file opened
+ *    twice by its own locking, hence MDB_NOLOCK and our OFD locks);
  *  - never write through a shared mapping (no MDB_WRITEMAP): a write into
  *    a full tmpfs or disk must come back as ENOSPC, never as SIGBUS;
  *  - never wait for a lock without bound (AB_ELOCKED after LOCK_WAIT_NS).
@@ -45,11 +50,8 @@
  * file description, so two threads of one process exclude each other like
  * two processes do, and a process that dies releases its locks.
  *
- * The seal: <file>.seal beside each data file records the identity of the
- * file (device, inode, size, change times) and its transaction id when it
- * was last judged whole, or committed by a writer that had judged it.  A
- * file that still matches needs only its meta pages read again; any other
- * (replaced, restored, truncated, edited) is walked in full first.
+ * The seal (store_file.c) spares a full walk of a file judged whole since
+ * it last changed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -75,8 +77,6 @@
 #define STORE_FORMAT	1u		/* layout version in meta "format" */
 #define LOCK_WAIT_NS	(2LL * 1000000000)
 #define READ_MAPSIZE	4096		/* see db_begin: LMDB raises it */
-#define LOCK_DATA	0
-#define LOCK_GATE	1
 
 static const struct {
 	const char *file, *seal, *what;
@@ -84,6 +84,18 @@ static const struct {
 	{ AB_BANS_FILE, AB_BANS_FILE ".seal", "ban store" },
 	{ AB_COUNTS_FILE, AB_COUNTS_FILE ".seal", "counts store" },
 };
+
+const char *
+store_filename(int which)
+{
+	return store_names[which].file;
+}
+
+const char *
+store_sealname(int which)
+{
+	return store_names[which].seal;
+}
 
 const char *
 store_what(int which)
@@ -374,88 +386,6 @@ lock_store(int fd, int write)
 	return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -errno;
 }
 
-/* ---- the seal ----------------------------------------------------------- */
-
-struct seal {
-	char magic[8];		/* "abseal1" */
-	uint64_t dev, ino, size, txnid;
-	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
-};
-
-static void
-seal_make(const struct stat *sb, uint64_t txnid, struct seal *s)
-{
-	memset(s, 0, sizeof(*s));
-	memcpy(s->magic, "abseal1", 8);
-	s->dev = sb->st_dev;
-	s->ino = sb->st_ino;
-	s->size = (uint64_t)sb->st_size;
-	s->txnid = txnid;
-	s->mtime_s = sb->st_mtim.tv_sec;
-	s->mtime_ns = sb->st_mtim.tv_nsec;
-	s->ctime_s = sb->st_ctim.tv_sec;
-	s->ctime_ns = sb->st_ctim.tv_nsec;
-}
-
-/* 1 if the seal beside the store's file describes this file now. */
-static int
-seal_matches(struct ab_store *st, int which, const struct stat *sb,
-    uint64_t txnid)
-{
-	struct seal want, have;
-	int fd, ok = 0;
-
-	fd = openat(st->dirfd[which], store_names[which].seal, O_RDONLY |
-	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return 0;
-	seal_make(sb, txnid, &want);
-	if (trust_fd(fd, 0, st->dirsb[which].st_uid, store_what(which),
-	    store_names[which].seal, NULL, NULL) == 0 &&
-	    pread(fd, &have, sizeof(have), 0) == (ssize_t)sizeof(have))
-		ok = memcmp(&want, &have, sizeof(want)) == 0;
-	close(fd);
-	return ok;
-}
-
-/*
- * Record that the file fd, at txnid, is sound.  Best effort: a process that
- * may not write there (a reader that is not root) just checks again next
- * time.
- */
-static void
-seal_write(struct ab_store *st, int which, int fd, uint64_t txnid)
-{
-	struct seal s;
-	struct stat sb;
-	int sfd;
-
-	if (fstat(fd, &sb) != 0)
-		return;
-	sfd = openat(st->dirfd[which], store_names[which].seal, O_WRONLY |
-	    O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (sfd < 0)
-		return;
-	seal_make(&sb, txnid, &s);
-	/* The directory's owner (banhelper's user) rewrites it too. */
-	if ((geteuid() == 0 && fchown(sfd, st->dirsb[which].st_uid,
-	    st->dirsb[which].st_gid) != 0) ||
-	    trust_fd(sfd, 0, st->dirsb[which].st_uid, store_what(which),
-	    store_names[which].seal, NULL, NULL) != 0) {
-		close(sfd);
-		return;
-	}
-	if (pwrite(sfd, &s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
-		/* Never half a seal: an empty one matches nothing. */
-		int cleared = ftruncate(sfd, 0) == 0;
-
-		ab_logf(st->log, LOG_WARNING, "%s %s: cannot write its seal%s: "
-		    "the file is checked in full next time", store_what(which),
-		    store_epath(st, which), cleared ? "" : " (nor clear it)");
-	}
-	close(sfd);
-}
-
 /* ---- one transaction ---------------------------------------------------- */
 
 /* Close what db_begin opened, in reverse order. */
@@ -471,70 +401,6 @@ db_release(struct db *db)
 	if (db->fd >= 0)
 		close(db->fd);		/* releases the locks */
 	db->fd = -1;
-}
-
-/* Move a data file that failed the checks out of the way (kept). */
-static int
-set_aside(struct ab_store *st, int which)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "%s.broken-%lld", store_names[which].file,
-	    (long long)store_now());
-	if (renameat(st->dirfd[which], store_names[which].file,
-	    st->dirfd[which], name) != 0)
-		return -errno;
-	ab_logf(st->log, LOG_ERR, "%s %s/%s failed its checks: kept as %s, "
-	    "starting a new one", store_what(which), store_epath(st, which),
-	    store_names[which].file, name);
-	return 0;
-}
-
-/*
- * The data file fd before LMDB sees it: a writer's new file gets the
- * directory's owner; an empty or half-created file is nothing to a reader
- * (1) and starts afresh for a writer; anything else must pass the checks.
- */
-static int
-file_judge(struct db *db, struct stat *sb)
-{
-	struct ab_store *st = db->st;
-	const struct stat *dsb = &st->dirsb[db->which];
-	struct store_file sf;
-	int rc;
-
-	if (db->write && geteuid() == 0 && (sb->st_uid != dsb->st_uid ||
-	    sb->st_gid != dsb->st_gid) && fchown(db->fd, dsb->st_uid,
-	    dsb->st_gid) == 0)
-		fstat(db->fd, sb);
-	rc = store_file_meta(db->fd, (uint64_t)sb->st_size, &sf);
-	if (rc == STORE_FILE_EMPTY) {
-		if (!db->write)
-			return 1;
-		if (sb->st_size > 0) {
-			ab_logf(st->log, LOG_WARNING, "%s %s/%s was cut short "
-			    "while being created (%lld bytes, no valid meta "
-			    "pages): creating it again", store_what(db->which),
-			    store_epath(st, db->which),
-			    store_names[db->which].file,
-			    (long long)sb->st_size);
-			if (ftruncate(db->fd, 0) != 0)
-				return -errno;
-		}
-		return 0;
-	}
-	if (rc == 0 && !seal_matches(st, db->which, sb, sf.txnid)) {
-		rc = store_file_walk(db->fd, (uint64_t)sb->st_size, &sf);
-		if (rc == 0)
-			seal_write(st, db->which, db->fd, sf.txnid);
-	}
-	if (rc == AB_ECORRUPT || rc == AB_EVERSION)
-		ab_logf(st->log, LOG_ERR, "%s %s/%s: %s: refusing it (not "
-		    "mapped)", store_what(db->which), store_epath(st, db->which),
-		    store_names[db->which].file, rc == AB_EVERSION ?
-		    "LMDB data version other than 1" :
-		    "not a sound LMDB file (short, or a page out of place)");
-	return rc;
 }
 
 /* Check, or on a new store write, the layout version and identity. */
@@ -597,7 +463,7 @@ db_begin(struct ab_store *st, int which, int write, struct db *db)
 	char path[64];
 	struct stat sb;
 	unsigned flags;
-	int rc, retried = 0;
+	int rc, retried = 0, fresh = 0, kept;
 
 	memset(db, 0, sizeof(*db));
 	db->st = st;
@@ -606,8 +472,10 @@ db_begin(struct ab_store *st, int which, int write, struct db *db)
 	db->fd = -1;
 
 again:
-	db->fd = openat(st->dirfd[which], file, (write ? O_RDWR | O_CREAT :
-	    O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fresh || !kept_take(db))
+		db->fd = openat(st->dirfd[which], file, (write ? O_RDWR |
+		    O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		    0600);
 	if (db->fd < 0) {
 		rc = -errno;
 		if (!write && rc == -ENOENT)
@@ -631,6 +499,10 @@ again:
 		rc = -errno;
 		goto release;
 	}
+	if (db->kept && !kept_current(db, &sb)) {
+		rc = AB_ESTORE;		/* replaced or set aside meanwhile */
+		goto release;
+	}
 	if ((rc = file_judge(db, &sb)) != 0) {
 		if (rc == 1) {
 			db_release(db);
@@ -644,10 +516,10 @@ again:
 	 * writer can add pages while it reads.  Writers get the configured
 	 * size, to grow into.
 	 */
-	if ((rc = mdb_env_create(&db->env)) != 0 ||
+	if (db->env == NULL && ((rc = mdb_env_create(&db->env)) != 0 ||
 	    (rc = mdb_env_set_mapsize(db->env, write ? st->cfg->mapsize :
 	    READ_MAPSIZE)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(db->env, 3)) != 0) {
+	    (rc = mdb_env_set_maxdbs(db->env, 3)) != 0)) {
 		log_mdb(db, "create environment", rc);
 		rc = mdb_to_ab(rc);
 		goto release;
@@ -661,15 +533,18 @@ again:
 	else
 		flags |= MDB_NOMETASYNC;
 	snprintf(path, sizeof(path), "%s%d", AB_PROC_FD_PREFIX, db->fd);
-	rc = mdb_env_open(db->env, path, flags, 0600);
-	if (rc != 0) {
+	if (!db->kept && (rc = mdb_env_open(db->env, path, flags, 0600)) != 0) {
 		log_mdb(db, "open", rc);
 		rc = mdb_to_ab(rc) == AB_EVERSION || rc == EINVAL ?
 		    AB_ECORRUPT : mdb_to_ab(rc);
 		goto release;
 	}
+	/* A kept environment finds the file grown past its map: MAP_RESIZED,
+	 * and a fresh one is opened (below). */
 	if ((rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY,
 	    &db->txn)) != 0) {
+		if (db->kept)
+			goto release;
 		log_mdb(db, "begin transaction", rc);
 		rc = mdb_to_ab(rc);
 		goto release;
@@ -695,127 +570,20 @@ again:
 	return 0;
 
 release:
+	kept = db->kept;
 	db_release(db);
+	/* A kept environment that cannot serve is closed; then afresh. */
+	if (kept && !fresh && rc != AB_ELOCKED) {
+		fresh = 1;
+		db->kept = 0;
+		goto again;
+	}
 	/* Counts are volatile: a file that fails is set aside, not fatal. */
 	if (which == COUNTS && write && !retried && (rc == AB_ECORRUPT ||
-	    rc == AB_EVERSION) && set_aside(st, COUNTS) == 0) {
+	    rc == AB_EVERSION) && file_set_aside(st, COUNTS) == 0) {
 		retried = 1;
 		goto again;
 	}
-	return rc;
-}
-
-int
-db_walk(struct ab_store *st, int which, const void *from, size_t flen,
-    db_walk_fn fn, void *arg)
-{
-	struct db db;
-	MDB_cursor *cur;
-	MDB_val k = { flen, (void *)(uintptr_t)from }, v;
-	int rc, stop = 0;
-
-	rc = db_begin(st, which, 0, &db);
-	if (rc == 1)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
-		log_mdb(&db, "cursor", rc);
-		db_end(&db, 0);
-		return mdb_to_ab(rc);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, flen ? MDB_SET_RANGE : MDB_FIRST);
-	    rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if ((stop = fn(&k, &v, arg)) != 0)
-			break;
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND && stop == 0) {
-		log_mdb(&db, "iterate", rc);
-		stop = mdb_to_ab(rc);
-	}
-	db_end(&db, 0);
-	return stop == DB_WALK_END ? 0 : stop;
-}
-
-/*
- * One write transaction of a sweep from key resume (rlen 0: the start):
- * judge records until batch of them want a change, then apply those.
- * Returns 1 if there is more (resume set to the next key), 0 when done,
- * or an error.
- */
-static int
-sweep_pass(struct ab_store *st, int which, const struct db_sweep_ops *ops,
-    void *arg, size_t batch, uint8_t *items, uint8_t *resume, size_t *rlen,
-    size_t *n)
-{
-	struct db db;
-	MDB_cursor *cur;
-	MDB_val k = { *rlen, resume }, v;
-	size_t ni = 0, i;
-	int rc, more = 0, act = 0;
-
-	if ((rc = db_begin(st, which, 1, &db)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
-		log_mdb(&db, "cursor", rc);
-		db_end(&db, 0);
-		return mdb_to_ab(rc);
-	}
-	rc = mdb_cursor_get(cur, &k, &v, *rlen ? MDB_SET_RANGE : MDB_FIRST);
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (ni == batch) {
-			memcpy(resume, k.mv_data, k.mv_size);
-			*rlen = k.mv_size;
-			more = 1;
-			break;
-		}
-		if (k.mv_size > KEY_MAX)
-			continue;	/* not ours to judge: left alone */
-		act = ops->judge(&k, &v, items + ni * ops->item_size, arg);
-		if (act < 0)
-			break;
-		if (act != AB_KEEP)
-			ni++;
-	}
-	mdb_cursor_close(cur);
-	if (act < 0 || (rc != 0 && rc != MDB_NOTFOUND && !more)) {
-		if (act >= 0)
-			log_mdb(&db, "sweep", rc);
-		db_end(&db, 0);
-		return act < 0 ? act : mdb_to_ab(rc);
-	}
-	/* The cursor is closed: the writes may now reshape the tree. */
-	for (i = 0, rc = 0; i < ni && rc == 0; i++)
-		rc = ops->apply(&db, items + i * ops->item_size);
-	if (rc != 0) {
-		db_end(&db, 0);
-		return rc;
-	}
-	if ((rc = db_end(&db, 1)) != 0)
-		return rc;
-	*n += ni;
-	return more;
-}
-
-int
-db_sweep(struct ab_store *st, int which, const struct db_sweep_ops *ops,
-    void *arg, size_t batch, size_t *n)
-{
-	uint8_t *items, resume[KEY_MAX];
-	size_t rlen = 0, done = 0;
-	int rc;
-
-	if (batch == 0)
-		batch = 1;
-	if ((items = calloc(batch, ops->item_size)) == NULL)
-		return -ENOMEM;
-	do {
-		rc = sweep_pass(st, which, ops, arg, batch, items, resume, &rlen,
-		    &done);
-	} while (rc == 1);
-	free(items);
-	if (n != NULL)
-		*n = done;
 	return rc;
 }
 
@@ -856,6 +624,7 @@ db_end(struct db *db, int commit)
 		} else if (mdb_env_info(db->env, &info) == 0) {
 			/* We judged it, then wrote it: sound as it is now. */
 			seal_write(db->st, db->which, db->fd, info.me_last_txnid);
+			kept_put(db);
 		}
 	}
 	db_release(db);
@@ -876,5 +645,5 @@ store_check(struct ab_store *st)
 int
 store_set_aside(struct ab_store *st)
 {
-	return set_aside(st, BANS);
+	return file_set_aside(st, BANS);
 }

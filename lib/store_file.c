@@ -6,6 +6,13 @@
  * say, or garbage in a page, ends in SIGBUS, SIGSEGV, SIGFPE or an
  * assertion's abort() inside the process that reads it: sshd's monitor.
  *
+ * The seal: <file>.seal beside each data file records the identity of the
+ * file (device, inode, size, change times) and its transaction id when it
+ * was last judged whole, or committed by a writer that had judged it.  A
+ * file that still matches needs only its meta pages read again; any other
+ * (replaced, restored, truncated, edited) is walked in full first.
+
+ *
  * MUST:
  *  - read the file with pread() only, never through a mapping, so a
  *    short or changing file is an error here and never a signal;
@@ -28,9 +35,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <syslog.h>
 
 #include "store_int.h"
 
@@ -478,5 +488,155 @@ free_all:
 	free(w.page);
 	free(w.freed);
 	free(w.seen);
+	return rc;
+}
+
+/* ---- the seal ----------------------------------------------------------- */
+
+struct seal {
+	char magic[8];		/* "abseal1" */
+	uint64_t dev, ino, size, txnid;
+	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+
+static void
+seal_make(const struct stat *sb, uint64_t txnid, struct seal *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->magic, "abseal1", 8);
+	s->dev = sb->st_dev;
+	s->ino = sb->st_ino;
+	s->size = (uint64_t)sb->st_size;
+	s->txnid = txnid;
+	s->mtime_s = sb->st_mtim.tv_sec;
+	s->mtime_ns = sb->st_mtim.tv_nsec;
+	s->ctime_s = sb->st_ctim.tv_sec;
+	s->ctime_ns = sb->st_ctim.tv_nsec;
+}
+
+/* 1 if the seal beside the store's file describes this file now. */
+static int
+seal_matches(struct ab_store *st, int which, const struct stat *sb,
+    uint64_t txnid)
+{
+	struct seal want, have;
+	int fd, ok = 0;
+
+	fd = openat(st->dirfd[which], store_sealname(which), O_RDONLY |
+	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	seal_make(sb, txnid, &want);
+	if (trust_fd(fd, 0, st->dirsb[which].st_uid, store_what(which),
+	    store_sealname(which), NULL, NULL) == 0 &&
+	    pread(fd, &have, sizeof(have), 0) == (ssize_t)sizeof(have))
+		ok = memcmp(&want, &have, sizeof(want)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Record that the file fd, at txnid, is sound.  Best effort: a process that
+ * may not write there (a reader that is not root) just checks again next
+ * time.
+ */
+void
+seal_write(struct ab_store *st, int which, int fd, uint64_t txnid)
+{
+	struct seal s;
+	struct stat sb;
+	int sfd;
+
+	if (fstat(fd, &sb) != 0)
+		return;
+	sfd = openat(st->dirfd[which], store_sealname(which), O_WRONLY |
+	    O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (sfd < 0)
+		return;
+	seal_make(&sb, txnid, &s);
+	/* The directory's owner (banhelper's user) rewrites it too. */
+	if ((geteuid() == 0 && fchown(sfd, st->dirsb[which].st_uid,
+	    st->dirsb[which].st_gid) != 0) ||
+	    trust_fd(sfd, 0, st->dirsb[which].st_uid, store_what(which),
+	    store_sealname(which), NULL, NULL) != 0) {
+		close(sfd);
+		return;
+	}
+	if (pwrite(sfd, &s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
+		/* Never half a seal: an empty one matches nothing. */
+		int cleared = ftruncate(sfd, 0) == 0;
+
+		ab_logf(st->log, LOG_WARNING, "%s %s: cannot write its seal%s: "
+		    "the file is checked in full next time", store_what(which),
+		    store_epath(st, which), cleared ? "" : " (nor clear it)");
+	}
+	close(sfd);
+}
+
+/* ---- judging a transaction's file ------------------------------------- */
+
+/* Move a data file that failed the checks out of the way (kept). */
+int
+file_set_aside(struct ab_store *st, int which)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.broken-%lld", store_filename(which),
+	    (long long)store_now());
+	if (renameat(st->dirfd[which], store_filename(which),
+	    st->dirfd[which], name) != 0)
+		return -errno;
+	ab_logf(st->log, LOG_ERR, "%s %s/%s failed its checks: kept as %s, "
+	    "starting a new one", store_what(which), store_epath(st, which),
+	    store_filename(which), name);
+	return 0;
+}
+
+/*
+ * The data file fd before LMDB sees it: a writer's new file gets the
+ * directory's owner; an empty or half-created file is nothing to a reader
+ * (1) and starts afresh for a writer; anything else must pass the checks.
+ */
+int
+file_judge(struct db *db, struct stat *sb)
+{
+	struct ab_store *st = db->st;
+	const struct stat *dsb = &st->dirsb[db->which];
+	struct store_file sf;
+	int rc;
+
+	if (db->write && geteuid() == 0 && (sb->st_uid != dsb->st_uid ||
+	    sb->st_gid != dsb->st_gid) && fchown(db->fd, dsb->st_uid,
+	    dsb->st_gid) == 0)
+		fstat(db->fd, sb);
+	rc = store_file_meta(db->fd, (uint64_t)sb->st_size, &sf);
+	if (rc == STORE_FILE_EMPTY) {
+		if (!db->write)
+			return 1;
+		if (db->kept)
+			return AB_ESTORE;	/* mapped before: open afresh */
+		if (sb->st_size > 0) {
+			ab_logf(st->log, LOG_WARNING, "%s %s/%s was cut short "
+			    "while being created (%lld bytes, no valid meta "
+			    "pages): creating it again", store_what(db->which),
+			    store_epath(st, db->which),
+			    store_filename(db->which),
+			    (long long)sb->st_size);
+			if (ftruncate(db->fd, 0) != 0)
+				return -errno;
+		}
+		return 0;
+	}
+	if (rc == 0 && !seal_matches(st, db->which, sb, sf.txnid)) {
+		rc = store_file_walk(db->fd, (uint64_t)sb->st_size, &sf);
+		if (rc == 0)
+			seal_write(st, db->which, db->fd, sf.txnid);
+	}
+	if (rc == AB_ECORRUPT || rc == AB_EVERSION)
+		ab_logf(st->log, LOG_ERR, "%s %s/%s: %s: refusing it (not "
+		    "mapped)", store_what(db->which), store_epath(st, db->which),
+		    store_filename(db->which), rc == AB_EVERSION ?
+		    "LMDB data version other than 1" :
+		    "not a sound LMDB file (short, or a page out of place)");
 	return rc;
 }

@@ -1,13 +1,14 @@
 /*
  * store_int.h - what the store's files share (lib/store*.c only).
  *
- *   store.c        the handle, its directories, locks, the seal, and the
- *                  LMDB environment of one transaction
- *   store_file.c   an LMDB file judged before LMDB maps it
+ *   store.c        the handle, its directories, locks, and the LMDB
+ *                  environment of one transaction
+ *   store_keep.c   a writer's environment kept for the next (store_keep)
+ *   store_file.c   an LMDB file judged before LMDB maps it, its seal
  *   store_rec.c    keys and versioned records, encoded and decoded
  *   store_bans.c   ban records, the prefix-length index, the change log
  *   store_counts.c count records
- *   store_maint.c  sweeping, clearing, room when full, statistics
+ *   store_maint.c  walking, sweeping, clearing, room when full, statistics
  */
 #ifndef STORE_INT_H
 #define STORE_INT_H
@@ -25,9 +26,24 @@ enum { BANS = 0, COUNTS = 1 };
 #define REC_TAIL_MAX	512	/* unknown bytes of later versions we keep */
 #define STORE_ID_LEN	16
 
+/* A write environment between transactions (store_keep). */
+struct kept_env {
+	int fd;			/* -1: nothing kept */
+	MDB_env *env;
+	pid_t pid;
+	dev_t dir_dev;
+	ino_t dir_ino;
+	size_t mapsize;
+};
+
+struct ab_keep {
+	struct kept_env e[2];
+};
+
 struct ab_store {
 	const struct ab_config *cfg;
 	const struct ab_log *log;
+	struct ab_keep *keep;	/* NULL: nothing kept */
 	int dirfd[2];
 	struct stat dirsb[2];	/* as opened: owner for new files, identity */
 	int counts_tmpfs;	/* runtime_dir is tmpfs or ramfs */
@@ -45,6 +61,7 @@ struct db {
 	int which;
 	int fd;			/* our fd of the data file; holds the locks */
 	MDB_env *env;
+	int kept;		/* fd and env came from st->keep */
 	MDB_txn *txn;
 	MDB_dbi main;		/* "bans" or "counts" */
 	MDB_dbi changes;	/* bans, write transactions only */
@@ -61,11 +78,18 @@ struct db {
 	int over;		/* set by db_end: the store needs room */
 };
 
+/* Lock bytes of a data file (store.c explains them). */
+#define LOCK_DATA	0
+#define LOCK_GATE	1
+
 /* ---- store.c ---- */
 
 /* The store's name in messages ("ban store") and its escaped directory. */
 const char *store_what(int which);
 const char *store_epath(struct ab_store *st, int which);
+/* The data file's name in its directory, and its seal's. */
+const char *store_filename(int which);
+const char *store_sealname(int which);
 
 /*
  * Open one store for one transaction.  Returns 0 with db ready, 1 if a
@@ -144,6 +168,33 @@ int store_file_meta(int fd, uint64_t size, struct store_file *sf);
  * 0 if LMDB can read and write it safely, AB_ECORRUPT or -errno.
  */
 int store_file_walk(int fd, uint64_t size, const struct store_file *sf);
+
+/*
+ * The data file fd of a transaction being opened, locked, as sb says it is
+ * now: a writer's new file gets the directory's owner; an empty or
+ * half-created file is nothing to a reader (1) and starts afresh for a
+ * writer; anything else must pass the checks (the seal spares the walk of
+ * a file judged whole since it last changed).  0, 1, or an error (logged).
+ */
+int file_judge(struct db *db, struct stat *sb);
+
+/* Record that the data file fd, at txnid, is sound (best effort). */
+void seal_write(struct ab_store *st, int which, int fd, uint64_t txnid);
+
+/* Rename a data file that failed the checks aside (kept); 0 or -errno. */
+int file_set_aside(struct ab_store *st, int which);
+
+/* ---- store_keep.c ---- */
+
+/*
+ * A writer takes the environment kept for its store (1), or opens one (0);
+ * under the lock, kept_current says the kept file is still the one under
+ * the store's name; after a commit, kept_put unlocks and keeps db's
+ * environment (db->fd and db->env are then gone from db).
+ */
+int kept_take(struct db *db);
+int kept_current(struct db *db, const struct stat *sb);
+void kept_put(struct db *db);
 
 /* ---- store_rec.c ---- */
 

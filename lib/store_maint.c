@@ -1,5 +1,6 @@
 /*
- * store_maint.c - whole-store work: clearing, trimming the change log,
+ * store_maint.c - whole-store work: walking and sweeping a table,
+ * clearing, trimming the change log,
  * making room when a store fills up, statistics, handing the directories
  * to banhelper's user.
  *
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +30,122 @@
 
 #define NBUCKETS	128
 #define CHANGE_KEEP	86400	/* seconds a change record is kept */
+
+/* ---- walking and sweeping ----------------------------------------------- */
+
+int
+db_walk(struct ab_store *st, int which, const void *from, size_t flen,
+    db_walk_fn fn, void *arg)
+{
+	struct db db;
+	MDB_cursor *cur;
+	MDB_val k = { flen, (void *)(uintptr_t)from }, v;
+	int rc, stop = 0;
+
+	rc = db_begin(st, which, 0, &db);
+	if (rc == 1)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
+		log_mdb(&db, "cursor", rc);
+		db_end(&db, 0);
+		return mdb_to_ab(rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, flen ? MDB_SET_RANGE : MDB_FIRST);
+	    rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if ((stop = fn(&k, &v, arg)) != 0)
+			break;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND && stop == 0) {
+		log_mdb(&db, "iterate", rc);
+		stop = mdb_to_ab(rc);
+	}
+	db_end(&db, 0);
+	return stop == DB_WALK_END ? 0 : stop;
+}
+
+/*
+ * One write transaction of a sweep from key resume (rlen 0: the start):
+ * judge records until batch of them want a change, then apply those.
+ * Returns 1 if there is more (resume set to the next key), 0 when done,
+ * or an error.
+ */
+static int
+sweep_pass(struct ab_store *st, int which, const struct db_sweep_ops *ops,
+    void *arg, size_t batch, uint8_t *items, uint8_t *resume, size_t *rlen,
+    size_t *n)
+{
+	struct db db;
+	MDB_cursor *cur;
+	MDB_val k = { *rlen, resume }, v;
+	size_t ni = 0, i;
+	int rc, more = 0, act = 0;
+
+	if ((rc = db_begin(st, which, 1, &db)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
+		log_mdb(&db, "cursor", rc);
+		db_end(&db, 0);
+		return mdb_to_ab(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, *rlen ? MDB_SET_RANGE : MDB_FIRST);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (ni == batch) {
+			memcpy(resume, k.mv_data, k.mv_size);
+			*rlen = k.mv_size;
+			more = 1;
+			break;
+		}
+		if (k.mv_size > KEY_MAX)
+			continue;	/* not ours to judge: left alone */
+		act = ops->judge(&k, &v, items + ni * ops->item_size, arg);
+		if (act < 0)
+			break;
+		if (act != AB_KEEP)
+			ni++;
+	}
+	mdb_cursor_close(cur);
+	if (act < 0 || (rc != 0 && rc != MDB_NOTFOUND && !more)) {
+		if (act >= 0)
+			log_mdb(&db, "sweep", rc);
+		db_end(&db, 0);
+		return act < 0 ? act : mdb_to_ab(rc);
+	}
+	/* The cursor is closed: the writes may now reshape the tree. */
+	for (i = 0, rc = 0; i < ni && rc == 0; i++)
+		rc = ops->apply(&db, items + i * ops->item_size);
+	if (rc != 0) {
+		db_end(&db, 0);
+		return rc;
+	}
+	if ((rc = db_end(&db, 1)) != 0)
+		return rc;
+	*n += ni;
+	return more;
+}
+
+int
+db_sweep(struct ab_store *st, int which, const struct db_sweep_ops *ops,
+    void *arg, size_t batch, size_t *n)
+{
+	uint8_t *items, resume[KEY_MAX];
+	size_t rlen = 0, done = 0;
+	int rc;
+
+	if (batch == 0)
+		batch = 1;
+	if ((items = calloc(batch, ops->item_size)) == NULL)
+		return -ENOMEM;
+	do {
+		rc = sweep_pass(st, which, ops, arg, batch, items, resume, &rlen,
+		    &done);
+	} while (rc == 1);
+	free(items);
+	if (n != NULL)
+		*n = done;
+	return rc;
+}
 
 /* ---- clearing ----------------------------------------------------------- */
 

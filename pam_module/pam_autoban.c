@@ -21,6 +21,7 @@
  * pam_setcred finds the variable gone and refunds nothing.
  */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,46 @@ mod_rhost(struct modctx *m, struct ab_addr *host)
 	return 0;
 }
 
+#define KEEP_DATA	"pam_autoban_keep"
+
+static void
+keep_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	store_keep_free(data);
+}
+
+/*
+ * Open the store with the write environments this PAM handle kept from
+ * its earlier attempts (sshd's monitor runs every attempt of a connection
+ * on one handle): one LMDB open per connection instead of one per
+ * attempt.  Without memory for it, nothing is kept.
+ */
+static int
+mod_store(struct modctx *m, struct ab_store **st)
+{
+	const void *data = NULL;
+	struct ab_keep *k;
+	int rc;
+
+	if ((rc = store_open(st, &m->cfg, &m->log)) != 0)
+		return rc;
+	if (pam_get_data(m->pamh, KEEP_DATA, &data) == PAM_SUCCESS &&
+	    data != NULL) {
+		store_keep(*st, (struct ab_keep *)(uintptr_t)data);
+		return 0;
+	}
+	if ((k = store_keep_new()) == NULL)
+		return 0;
+	if (pam_set_data(m->pamh, KEEP_DATA, k, keep_cleanup) != PAM_SUCCESS) {
+		store_keep_free(k);
+		return 0;
+	}
+	store_keep(*st, k);
+	return 0;
+}
+
 static int64_t
 now_ns(void)
 {
@@ -214,7 +255,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		return m.mode == MODE_AUTHFAIL ? PAM_AUTH_ERR : PAM_IGNORE;
 	if (m.cfg_bad)
 		return mod_on_error(&m, m.cfg_bad);
-	if ((rc = store_open(&st, &m.cfg, &m.log)) != 0)
+	if ((rc = mod_store(&m, &st)) != 0)
 		return mod_on_error(&m, rc);
 	now = now_ns();
 	switch (m.mode) {
@@ -306,7 +347,7 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	mod_setup(&m, pamh, argc, argv);
 	if (m.cfg_bad || mod_rhost(&m, &host) != 0)
 		return PAM_SUCCESS;
-	if (store_open(&st, &m.cfg, &m.log) != 0)
+	if (mod_store(&m, &st) != 0)
 		return PAM_SUCCESS;
 	rc = policy_refund(st, &host, id, now_ns());
 	store_close(st);

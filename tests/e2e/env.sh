@@ -28,7 +28,7 @@ E_PIDS=()
 E_NS=()
 
 env_ns() {	# env_ns NAME: creates ns "e<pid>-NAME", prints its name
-	local ns="e$$-$1"
+	local ns="e$BASHPID-$1"
 	ip netns add "$ns" && ip -n "$ns" link set lo up
 	E_NS+=("$ns")
 	printf -v "NS_$1" '%s' "$ns"
@@ -221,7 +221,7 @@ sshd_start() {
 sshd_stop() {
 	kill "$E_SSHDPID" 2>/dev/null
 	wait "$E_SSHDPID" 2>/dev/null
-	[ -s "$E/sink.pid" ] && kill "$(cat "$E/sink.pid")" 2>/dev/null
+	[ -n "${E:-}" ] && [ -s "$E/sink.pid" ] && kill "$(cat "$E/sink.pid")" 2>/dev/null
 	rm -f "$E/sink.pid"
 }
 
@@ -233,7 +233,7 @@ env_down() {
 	for p in "${E_PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
-	[ -s "$E/sink.pid" ] && kill "$(cat "$E/sink.pid")" 2>/dev/null
+	[ -n "${E:-}" ] && [ -s "$E/sink.pid" ] && kill "$(cat "$E/sink.pid")" 2>/dev/null
 	# What is left in our namespaces is ours too: sshd's per-connection
 	# children outlive its listener.
 	for ns in "${E_NS[@]}"; do

@@ -6,11 +6,15 @@
  *
  *   pamdrive -c CONFDIR -s SERVICE [-u USER] [-p PASSWORD] [-r RHOST |
  *            -H HOSTS [-b v4|v6] [-F FIRST]] [-n N] [-P PROCS] [-T THREADS]
- *            [-S] [-E] [-v] [-L FILE]
+ *            [-A ATTEMPTS] [-S] [-E] [-v] [-L FILE]
  *
  * With -H, transaction k of worker w comes from host number
  * (FIRST + w * N + k) mod HOSTS (FIRST 0 by default), so that runs given
  * different FIRSTs count different hosts.
+ *
+ * -A makes ATTEMPTS pam_authenticate calls in each transaction (one PAM
+ * handle), as sshd's monitor does for the passwords of one connection; the
+ * last one's result is the transaction's.
  *
  * -E runs every transaction in a fresh process (fork and exec of pamdrive
  * itself), as sshd does per connection: libraries and modules are loaded
@@ -46,7 +50,7 @@
 struct opts {
 	const char *confdir, *service, *user, *password, *rhost, *base;
 	const char *latfile;
-	long hosts, n, first;
+	long hosts, n, first, attempts;
 	int procs, threads, setcred, verbose, exec, one;
 	const char *self;
 };
@@ -142,6 +146,7 @@ transaction(const struct opts *o, const char *host)
 {
 	struct pam_conv pc = { conv, (void *)(uintptr_t)o->password };
 	pam_handle_t *pamh = NULL;
+	long i;
 	int rc;
 
 	rc = pam_start_confdir(o->service, o->user, &pc, o->confdir, &pamh);
@@ -152,6 +157,9 @@ transaction(const struct opts *o, const char *host)
 	pam_set_item(pamh, PAM_RHOST, host);
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)(uintptr_t)no_delay);
 	rc = pam_authenticate(pamh, 0);
+	for (i = 1; i < o->attempts && rc != PAM_SUCCESS &&
+	    rc != PAM_MAXTRIES; i++)
+		rc = pam_authenticate(pamh, 0);
 	if (rc == PAM_SUCCESS && o->setcred) {
 		/* sshd: once in the monitor, once in the session child */
 		pam_setcred(pamh, PAM_ESTABLISH_CRED);
@@ -166,7 +174,7 @@ transaction(const struct opts *o, const char *host)
 static int
 transaction_exec(const struct opts *o, const char *host)
 {
-	char *argv[20];
+	char *argv[20], att[24];
 	int i = 0, status;
 	pid_t pid;
 
@@ -184,6 +192,11 @@ transaction_exec(const struct opts *o, const char *host)
 	argv[i++] = (char *)(uintptr_t)host;
 	if (o->setcred)
 		argv[i++] = (char *)"-S";
+	if (o->attempts > 1) {
+		snprintf(att, sizeof(att), "%ld", o->attempts);
+		argv[i++] = (char *)"-A";
+		argv[i++] = att;
+	}
 	argv[i] = NULL;
 	if ((pid = fork()) < 0)
 		return -1;
@@ -269,14 +282,14 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = { NULL, NULL, "tester", "wrong", NULL, "v6", NULL, 1, 1,
-	    0, 1, 1, 0, 0, 0, 0, NULL };
+	    0, 1, 1, 1, 0, 0, 0, 0, NULL };
 	pthread_mutexattr_t ma;
 	struct shared *sh;
 	size_t total, size;
 	double t0, secs;
 	int c, p;
 
-	while ((c = getopt(argc, argv, "1c:s:u:p:r:H:b:F:n:P:T:SEvL:")) != -1) {
+	while ((c = getopt(argc, argv, "1c:s:u:p:r:H:b:F:n:A:P:T:SEvL:")) != -1) {
 		switch (c) {
 		case 'c': o.confdir = optarg; break;
 		case 's': o.service = optarg; break;
@@ -287,6 +300,7 @@ main(int argc, char **argv)
 		case 'b': o.base = optarg; break;
 		case 'F': o.first = atol(optarg); break;
 		case 'n': o.n = atol(optarg); break;
+		case 'A': o.attempts = atol(optarg); break;
 		case 'P': o.procs = atoi(optarg); break;
 		case 'T': o.threads = atoi(optarg); break;
 		case 'S': o.setcred = 1; break;

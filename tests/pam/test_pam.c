@@ -8,6 +8,8 @@
  */
 #include "pamlib.h"
 
+#include <dirent.h>
+
 /* ---- one-line mode ------------------------------------------------------ */
 
 static void
@@ -99,6 +101,148 @@ several_passwords_one_handle(void **state)
 	pam_end(pamh, PAM_AUTH_ERR);
 	assert_int_equal(counted(p, "203.0.113.20", &c), 1);
 	assert_int_equal(c.nfail, 3);
+}
+
+/* How many mappings of the counts store this process holds now. */
+static int
+counts_mapped(struct pfix *p)
+{
+	char want[600], line[1024];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0;
+
+	assert_non_null(f);
+	snprintf(want, sizeof(want), "%s/%s", p->cfg.runtime_dir,
+	    AB_COUNTS_FILE);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, want) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* How many counts files were set aside as broken. */
+static int
+broken_files(struct pfix *p)
+{
+	DIR *d = opendir(p->cfg.runtime_dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, AB_COUNTS_FILE ".broken-",
+		    strlen(AB_COUNTS_FILE ".broken-")) == 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The attempts of one handle share one LMDB environment (opened once per
+ * sshd connection): it stays mapped between them and goes with pam_end.
+ */
+static void
+one_handle_keeps_one_environment(void **state)
+{
+	struct pfix *p = *state;
+	pam_handle_t *pamh;
+	struct ab_counter c;
+	int i;
+
+	write_conf(p, "maxretry = 10\n");
+	write_oneline(p, "");
+	pamh = start(p, "one", "203.0.113.21", "wrong");
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+		assert_int_equal(counts_mapped(p), 1);
+	}
+	pam_end(pamh, PAM_AUTH_ERR);
+	assert_int_equal(counts_mapped(p), 0);
+	assert_int_equal(counted(p, "203.0.113.21", &c), 1);
+	assert_int_equal(c.nfail, 6);
+	assert_int_equal(checks(p), 6);
+}
+
+/*
+ * Between two attempts of one handle the counts file is set aside, cut to
+ * nothing, cut short: the kept environment is never used on it (no
+ * SIGBUS), and every attempt is counted in the file under the name.
+ */
+static void
+kept_environment_meets_a_changed_file(void **state)
+{
+	struct pfix *p = *state;
+	char path[600], aside[640];
+	pam_handle_t *pamh;
+	struct ab_counter c;
+	struct stat sb;
+
+	write_conf(p, "maxretry = 10\n");
+	write_oneline(p, "");
+	snprintf(path, sizeof(path), "%s/%s", p->cfg.runtime_dir,
+	    AB_COUNTS_FILE);
+	snprintf(aside, sizeof(aside), "%s.old", path);
+	pamh = start(p, "one", "203.0.113.22", "wrong");
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	/* Replaced (renamed away; a new one is made). */
+	assert_int_equal(rename(path, aside), 0);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	assert_int_equal(counted(p, "203.0.113.22", &c), 1);
+	assert_int_equal(c.nfail, 1);
+	/* Cut to nothing while mapped: created again. */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	assert_int_equal(counted(p, "203.0.113.22", &c), 1);
+	assert_int_equal(c.nfail, 1);
+	/* Cut short (two pages of a larger file): set aside, a new one. */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 2 * 4096);
+	assert_int_equal(truncate(path, 2 * 4096), 0);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	assert_int_equal(counted(p, "203.0.113.22", &c), 1);
+	assert_int_equal(c.nfail, 1);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	pam_end(pamh, PAM_AUTH_ERR);
+	assert_int_equal(counted(p, "203.0.113.22", &c), 1);
+	assert_int_equal(c.nfail, 2);
+	assert_int_equal(checks(p), 6);
+	assert_int_equal(broken_files(p), 1);
+}
+
+/*
+ * A handle forked with a kept environment (sshd's keyboard-interactive
+ * child): parent and child write at once on the same handle, and not one
+ * attempt is lost (the child never takes the parent's descriptor, whose
+ * locks the two would share).
+ */
+static void
+kept_environment_across_fork(void **state)
+{
+	struct pfix *p = *state;
+	pam_handle_t *pamh;
+	struct ab_counter c;
+	int i, status, bad = 0;
+	pid_t pid;
+
+	write_conf(p, "maxretry = 100\n");
+	write_oneline(p, "");
+	pamh = start(p, "one", "203.0.113.23", "wrong");
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	if ((pid = fork()) == 0) {
+		for (i = 0; i < 40; i++)
+			bad += pam_authenticate(pamh, 0) != PAM_AUTH_ERR;
+		_exit(bad);
+	}
+	assert_true(pid > 0);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
+	pam_end(pamh, PAM_AUTH_ERR);
+	assert_int_equal(counted(p, "203.0.113.23", &c), 1);
+	assert_int_equal(c.nfail, 82);
 }
 
 /*
@@ -467,6 +611,9 @@ main(void)
 		T(oneline_debug_times_the_ban),
 		T(oneline_success_is_refunded),
 		T(several_passwords_one_handle),
+		T(one_handle_keeps_one_environment),
+		T(kept_environment_meets_a_changed_file),
+		T(kept_environment_across_fork),
 		T(kbdint_refund_across_processes),
 		T(setcred_without_attempt_refunds_nothing),
 		T(explicit_modes),
