@@ -75,7 +75,11 @@
 #endif
 
 #define STORE_FORMAT	1u		/* layout version in meta "format" */
+#ifdef __SANITIZE_ADDRESS__
+#define LOCK_WAIT_NS	(6LL * 1000000000)	/* ASan: several times slower */
+#else
 #define LOCK_WAIT_NS	(2LL * 1000000000)
+#endif
 #define READ_MAPSIZE	4096		/* see db_begin: LMDB raises it */
 
 static const struct {

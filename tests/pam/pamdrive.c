@@ -13,8 +13,9 @@
  * different FIRSTs count different hosts.
  *
  * -A makes ATTEMPTS pam_authenticate calls in each transaction (one PAM
- * handle), as sshd's monitor does for the passwords of one connection; the
- * last one's result is the transaction's.
+ * handle), as sshd's monitor does for the passwords of one connection,
+ * ending early on success or PAM_MAXTRIES; the summary's result counts
+ * are then per attempt (per transaction, the last attempt's, with -E).
  *
  * -E runs every transaction in a fresh process (fork and exec of pamdrive
  * itself), as sshd does per connection: libraries and modules are loaded
@@ -140,9 +141,19 @@ no_delay(int retval, unsigned usec, void *appdata)
 	(void)appdata;
 }
 
-/* One PAM transaction as sshd does it; returns the pam_authenticate code. */
 static int
-transaction(const struct opts *o, const char *host)
+result_index(int rc)
+{
+	return rc == PAM_SUCCESS ? R_SUCCESS : rc == PAM_AUTH_ERR ?
+	    R_AUTH_ERR : rc == PAM_MAXTRIES ? R_MAXTRIES : R_OTHER;
+}
+
+/*
+ * One PAM transaction as sshd does it; returns the last pam_authenticate
+ * code.  With counts, each attempt's result is added there.
+ */
+static int
+transaction(const struct opts *o, const char *host, long *counts)
 {
 	struct pam_conv pc = { conv, (void *)(uintptr_t)o->password };
 	pam_handle_t *pamh = NULL;
@@ -157,9 +168,14 @@ transaction(const struct opts *o, const char *host)
 	pam_set_item(pamh, PAM_RHOST, host);
 	pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)(uintptr_t)no_delay);
 	rc = pam_authenticate(pamh, 0);
+	if (counts != NULL)
+		counts[result_index(rc)]++;
 	for (i = 1; i < o->attempts && rc != PAM_SUCCESS &&
-	    rc != PAM_MAXTRIES; i++)
+	    rc != PAM_MAXTRIES; i++) {
 		rc = pam_authenticate(pamh, 0);
+		if (counts != NULL)
+			counts[result_index(rc)]++;
+	}
 	if (rc == PAM_SUCCESS && o->setcred) {
 		/* sshd: once in the monitor, once in the session child */
 		pam_setcred(pamh, PAM_ESTABLISH_CRED);
@@ -225,15 +241,16 @@ work(void *arg)
 
 		host_name(o, (o->first + w->index * o->n + k) % o->hosts, host,
 		    sizeof(host));
-		rc = o->exec ? transaction_exec(o, host) : transaction(o, host);
+		rc = o->exec ? transaction_exec(o, host) : transaction(o, host,
+		    o->attempts > 1 ? counts : NULL);
 		if (rc < 0) {
 			w->sh->failed = 1;
 			return NULL;
 		}
 		lat[k] = now_us() - t0;
-		r = rc == PAM_SUCCESS ? R_SUCCESS : rc == PAM_AUTH_ERR ?
-		    R_AUTH_ERR : rc == PAM_MAXTRIES ? R_MAXTRIES : R_OTHER;
-		counts[r]++;
+		r = result_index(rc);
+		if (o->exec || o->attempts <= 1)
+			counts[r]++;
 		if (o->verbose)
 			printf("%s %s\n", host, rc == PAM_SUCCESS ? "success" :
 			    rc == PAM_AUTH_ERR ? "auth_err" :
@@ -324,7 +341,8 @@ main(int argc, char **argv)
 		o.hosts = 768;
 	if (o.one) {
 		/* Child of -E: one transaction, its code as exit status. */
-		int rc = transaction(&o, o.rhost != NULL ? o.rhost : "192.0.2.1");
+		int rc = transaction(&o, o.rhost != NULL ? o.rhost : "192.0.2.1",
+		    NULL);
 
 		return rc < 0 ? 100 : rc;
 	}
