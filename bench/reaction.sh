@@ -277,7 +277,7 @@ for r in $(seq 1 "$RUNS"); do
 			echo "run $r $d: ms, module's call until its wake-up p50 / the rest p50; the slowest: $sp"
 		fi
 		hydra_words 40
-		ip netns exec "$NS_hyd" timeout "$HYDRA_SECS" hydra -I -w 3 -l "$E_USER" \
+		ip netns exec "$NS_hyd" env -C "$E" timeout "$HYDRA_SECS" hydra -I -w 3 -l "$E_USER" \
 		    -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1
 		g=$(checked 203.0.113.200)
 		guesses[$d]+="$g "

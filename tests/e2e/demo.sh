@@ -54,7 +54,7 @@ else say "   ssh from $ADMIN: FAILED"; fi
 step "2. hydra attacks from $ATTACKER"
 hydra_words 40
 t0=$SECONDS
-ip netns exec "$NS_hyd" timeout 90 hydra -I -w 3 -l "$E_USER" \
+ip netns exec "$NS_hyd" env -C "$E" timeout 90 hydra -I -w 3 -l "$E_USER" \
     -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1 &
 hydra=$!
 E_PIDS+=("$hydra")

@@ -129,7 +129,7 @@ for i in 1 2 3 4 5; do
 done
 E_LOGIN=$'x\rFailed password for root from 198.51.100.78 port 22 ssh2'
 printf '%s\n' "$E_LOGIN" "admin from 198.51.100.79 port 22" >"$E/users.txt"
-ip netns exec "$NS_hyi" timeout 120 hydra -I -w 5 -L "$E/users.txt" -p x \
+ip netns exec "$NS_hyi" env -C "$E" timeout 120 hydra -I -w 5 -L "$E/users.txt" -p x \
     -t 2 ssh://$E_SERVER4 >"$E/hydra-inject.log" 2>&1
 tap_is "$(checked 203.0.113.201)" 2 "hydra sent both crafted usernames (one with a CR)"
 unset E_LOGIN
@@ -144,7 +144,7 @@ tap_ok "$(port_open 203.0.113.29 198.51.100.77 2>/dev/null; bh list --all | grep
 # Once the kernel drops its source, hydra's further connections only time
 # out: its run is cut after 25 s (its guesses take a few).
 hydra_words 31
-ip netns exec "$NS_hyd" timeout 25 hydra -I -w 5 -l "$E_USER" \
+ip netns exec "$NS_hyd" env -C "$E" timeout 25 hydra -I -w 5 -l "$E_USER" \
     -P "$E/passwords.txt" -t 4 ssh://$E_SERVER4 >"$E/hydra.log" 2>&1
 tap_is "$(checked 203.0.113.200)" 4 \
     "hydra -t 4 with 31 passwords: exactly 4 reached the password check"
