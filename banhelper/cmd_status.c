@@ -30,6 +30,117 @@ active_cb(const struct ab_ban *rec, void *arg)
 	return 0;
 }
 
+/* ---- one service, as fail2ban-client status JAIL shows a jail ---------- */
+
+struct banned_list {
+	const struct ab_config *cfg;
+	const char *service;
+	int64_t now;
+	json_t *json;		/* array, or NULL: print */
+	size_t n;
+};
+
+static int
+banned_cb(const struct ab_ban *rec, void *arg)
+{
+	struct banned_list *l = arg;
+	char a[AB_ADDRSTRLEN];
+
+	if (rec->origin != AB_ORIGIN_AUTO ||
+	    strcmp(rec->service, l->service) != 0 ||
+	    policy_ban_end(l->cfg, rec, l->now) <= 0)
+		return 0;
+	addr_format(&rec->prefix, a, sizeof(a));
+	if (l->json != NULL)
+		json_array_append_new(l->json, json_string(a));
+	else
+		printf("%s%s", l->n > 0 ? " " : "", a);
+	l->n++;
+	return 0;
+}
+
+static json_t *
+service_json(const struct ab_service_stat *s)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "service", s->name,
+	    "currently_failed", (json_int_t)s->failed_now,
+	    "total_failed", (json_int_t)s->failed_total,
+	    "currently_banned", (json_int_t)s->banned_now,
+	    "total_banned", (json_int_t)s->banned_total);
+}
+
+static int
+status_service(struct bh *bh, const char *arg)
+{
+	char name[AB_SERVICE_MAX], e[96];
+	struct ab_service_stat *v = NULL;
+	const struct ab_service_stat *s = NULL;
+	struct banned_list l;
+	struct ab_store *st = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (ab_service_name(arg, name) != 0 || strcmp(name, arg) != 0) {
+		bh_err("status: \"%s\" is not a PAM service name (letters, "
+		    "digits, \".-_+\", at most %d)", ab_escape(arg, e,
+		    sizeof(e)), AB_SERVICE_MAX - 1);
+		return BH_USAGE;
+	}
+	if ((rc = bh_open_store(bh, &st)) != 0)
+		return rc;
+	memset(&l, 0, sizeof(l));
+	l.cfg = &bh->cfg;
+	l.service = name;
+	l.now = (int64_t)time(NULL);
+	if ((rc = policy_services(st, l.now, &v, &n)) != 0) {
+		bh_err("cannot read the store: %s", ab_strerror(rc));
+		store_close(st);
+		return BH_ERR;
+	}
+	for (i = 0; i < n && s == NULL; i++)
+		if (strcmp(v[i].name, name) == 0)
+			s = &v[i];
+	if (s == NULL) {
+		bh_err("status: no attempt through service \"%s\" is on record"
+		    "%s", name, n > 0 ? " (banhelper status lists the services "
+		    "seen)" : "");
+		free(v);
+		store_close(st);
+		return BH_ERR;
+	}
+	if (bh->json) {
+		json_t *root = service_json(s);
+
+		l.json = json_array();
+		rc = store_ban_foreach(st, banned_cb, &l);
+		json_object_set_new(root, "banned", l.json);
+		if (rc == 0)
+			bh_print_json(root);
+		else
+			json_decref(root);
+	} else {
+		printf("Status for the service: %s\n", name);
+		printf("|- Failures\n");
+		printf("|  |- Currently failed:\t%zu\n", s->failed_now);
+		printf("|  `- Total failed:\t%llu\n",
+		    (unsigned long long)s->failed_total);
+		printf("`- Bans\n");
+		printf("   |- Currently banned:\t%zu\n", s->banned_now);
+		printf("   |- Total banned:\t%llu\n",
+		    (unsigned long long)s->banned_total);
+		printf("   `- Banned IP list:\t");
+		rc = store_ban_foreach(st, banned_cb, &l);
+		printf("\n");
+	}
+	free(v);
+	store_close(st);
+	if (rc != 0) {
+		bh_err("cannot read the store: %s", ab_strerror(rc));
+		return BH_ERR;
+	}
+	return BH_OK;
+}
+
 static unsigned
 pct(const struct ab_store_part *p)
 {
@@ -45,16 +156,24 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	struct actives act = { &bh->cfg, (int64_t)time(NULL), 0, 0 };
 	struct fw_check chk;
 	struct fw *fw = NULL;
+	struct ab_service_stat *svc = NULL;
+	size_t nsvc = 0, i;
 	int rc, have_fw = 0, running, broken = 0;
 	long pid;
 	int64_t last;
 
-	(void)argc;
-	(void)argv;
+	if (argc > 1) {
+		bh_err("status: one service at most (see banhelper status "
+		    "--help)");
+		return BH_USAGE;
+	}
+	if (argc == 1)
+		return status_service(bh, argv[0]);
 	if ((rc = bh_open_store(bh, &st)) != 0)
 		return rc;
-	if ((rc = store_stat(st, &ss)) == 0)
-		rc = store_ban_foreach(st, active_cb, &act);
+	if ((rc = store_stat(st, &ss)) == 0 &&
+	    (rc = store_ban_foreach(st, active_cb, &act)) == 0)
+		rc = policy_services(st, act.now, &svc, &nsvc);
 	if (rc == AB_ECORRUPT || rc == AB_EVERSION) {
 		broken = rc;
 	} else if (rc < 0) {
@@ -104,6 +223,15 @@ cmd_status(struct bh *bh, int argc, char **argv)
 		json_object_set_new(root, "daemon", json_pack("{s:b, s:I, s:I}",
 		    "running", running, "pid", (json_int_t)(running ? pid : 0),
 		    "last_sync", (json_int_t)last));
+		{
+			json_t *js = json_array();
+
+			for (i = 0; i < nsvc; i++)
+				json_array_append_new(js,
+				    service_json(&svc[i]));
+			json_object_set_new(root, "services", js);
+		}
+		free(svc);
 		bh_print_json(root);
 		return BH_OK;
 	}
@@ -123,6 +251,13 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	    (unsigned long long)ss.counts.records, pct(&ss.counts));
 	printf("bans:      %zu active (%zu auto, %zu manual)\n", act.n,
 	    act.n - act.manual, act.manual);
+	for (i = 0; i < nsvc; i++)
+		printf("%s %-12s currently failed %zu, total failed %llu, "
+		    "currently banned %zu, total banned %llu\n",
+		    i == 0 ? "services: " : "          ", svc[i].name,
+		    svc[i].failed_now, (unsigned long long)svc[i].failed_total,
+		    svc[i].banned_now, (unsigned long long)svc[i].banned_total);
+	free(svc);
 	printf("firewall:  %s, ", bh->cfg.backend == AB_BACKEND_IPSET ?
 	    "ipset + iptables" : "nftables table inet autoban");
 	if (!have_fw)

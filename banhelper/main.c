@@ -50,11 +50,14 @@ static const struct command {
 	    "usage: banhelper unban ADDR[/LEN]... | --all\n"
 	    "Lift bans and forget the failure history, so the host starts "
 	    "fresh.  Takes\neffect in the kernel at once.\n" },
-	{ "status", cmd_status, O_JSON, 0, 0,
-	    "usage: banhelper status [--json]\n"
+	{ "status", cmd_status, O_JSON, 1, 0,
+	    "usage: banhelper status [SERVICE] [--json]\n"
 	    "Store path, size and health, hosts counted, bans active, firewall "
 	    "backend and\nwhether the kernel matches the store, whether the "
-	    "daemon runs, last sync.\n" },
+	    "daemon runs, last sync, and\neach PAM service seen with its "
+	    "figures.  With SERVICE, that service as\nfail2ban-client status "
+	    "JAIL shows a jail: hosts failing now and failures in\nall, bans "
+	    "now and in all, the banned addresses.\n" },
 	{ "check", cmd_check, 0, 0, 1,
 	    "usage: banhelper check\n"
 	    "Read the configuration as banhelper run would, and say what is "
@@ -86,7 +89,7 @@ static const char usage_text[] =
 "  ban - [--for DURATION] [--force]\n"
 "                                  ban prefixes (-: one a line from stdin)\n"
 "  unban ADDR[/LEN]... | --all     lift bans and forget their history\n"
-"  status [--json]                 store, firewall and daemon at a glance\n"
+"  status [SERVICE] [--json]       store, firewall, daemon, services at a glance\n"
 "  check                           is the configuration sound? (before a reload)\n"
 "  run [--syslog]                  the daemon, in the foreground\n"
 "  sync                            one full reconcile pass, then exit\n"

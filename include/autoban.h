@@ -78,6 +78,15 @@ char *ab_escape(const char *in, char *out, size_t outlen);
 /* Write a duration as "1w2d3h4m5s" (largest units, zeros left out). */
 char *ab_fmt_duration(int64_t secs, char *out, size_t outlen);
 
+#define AB_SERVICE_MAX		32	/* a PAM service name, NUL included */
+
+/*
+ * A PAM service name as the store keeps it: letters, digits and ".-_+"
+ * kept, any other byte turned into '_', cut to AB_SERVICE_MAX - 1 bytes.
+ * Returns 0, or -1 if in was NULL or empty (out is then "").
+ */
+int ab_service_name(const char *in, char out[AB_SERVICE_MAX]);
+
 /* ---- trust ------------------------------------------------------------- */
 
 #define AB_NOUID	((uid_t)-1)
@@ -233,6 +242,10 @@ struct ab_ban {
 	int64_t start;		/* start of the last ban (s since epoch) */
 	int64_t until;		/* its end; active while until > now */
 	uint64_t seq;		/* change number of its last kernel change */
+	char service[AB_SERVICE_MAX];	/* whose failures made the last auto
+					 * ban; "" for manual bans */
+	int svc_delta;		/* set by a store_ban_fn: added to the
+				 * service's total bans (not stored) */
 };
 
 /* One record of the counts store: failures of a unit in the window. */
@@ -242,6 +255,11 @@ struct ab_counter {
 	int64_t fail[AB_MAXRETRY_MAX];	/* ns since epoch, ascending, unique */
 	int64_t last_success;		/* s since epoch, 0 = never */
 	uint32_t nsucc;
+	char service[AB_SERVICE_MAX];	/* of the last failure recorded */
+	/* Set by a store_count_fn, not stored: svc_delta is added to the
+	 * total failures of svc_delta_of (NULL: of service). */
+	int svc_delta;
+	const char *svc_delta_of;
 };
 
 struct ab_store;
@@ -436,6 +454,17 @@ struct ab_store_stat {
 /* Sizes, record counts and identity of both stores. */
 int store_stat(struct ab_store *st, struct ab_store_stat *out);
 
+/*
+ * Each service's total kept in the stores: fn(service, 0, failures) from
+ * the counts store (failures counted since it was made, less attempts
+ * refunded by a good login), fn(service, 1, bans) from the ban store (auto
+ * bans made since it was made).  fn returns 0 to go on; anything else
+ * stops the walk and is returned.
+ */
+typedef int (*store_svc_fn)(const char *service, int bans, uint64_t total,
+    void *arg);
+int store_service_totals(struct ab_store *st, store_svc_fn fn, void *arg);
+
 /* ---- policy: what the front ends call ---------------------------------- */
 
 enum ab_verdict {
@@ -456,10 +485,12 @@ struct ab_decision {
  * One-line mode, before the password modules: refuse if banned; ban and
  * refuse if the unit already has maxretry failures in findtime; otherwise
  * record this attempt as a failure (refunded by policy_refund on success)
- * and pass.  now_ns: CLOCK_REALTIME in ns.
+ * and pass.  now_ns: CLOCK_REALTIME in ns.  service: the PAM service the
+ * attempt came through (ab_service_name), recorded with the failure and
+ * any ban it makes, and counted in its totals; NULL or "" for none.
  */
 int policy_attempt(struct ab_store *st, const struct ab_addr *host,
-    int64_t now_ns, struct ab_decision *d);
+    const char *service, int64_t now_ns, struct ab_decision *d);
 
 /* preauth: refuse if banned, otherwise pass; records nothing. */
 int policy_check(struct ab_store *st, const struct ab_addr *host,
@@ -467,7 +498,7 @@ int policy_check(struct ab_store *st, const struct ab_addr *host,
 
 /* authfail: record a failure; ban when it is the maxretry-th. */
 int policy_fail(struct ab_store *st, const struct ab_addr *host,
-    int64_t now_ns, struct ab_decision *d);
+    const char *service, int64_t now_ns, struct ab_decision *d);
 
 /* authsucc: record a success (failures are kept). */
 int policy_success(struct ab_store *st, const struct ab_addr *host,
@@ -479,7 +510,7 @@ int policy_success(struct ab_store *st, const struct ab_addr *host,
  * success.  Returns 1 if refunded, 0 if there was nothing to refund.
  */
 int policy_refund(struct ab_store *st, const struct ab_addr *host,
-    int64_t attempt, int64_t now_ns);
+    const char *service, int64_t attempt, int64_t now_ns);
 
 /*
  * Manual ban of prefix for secs seconds (0: bantime).  Refuses a prefix that
@@ -538,6 +569,22 @@ int policy_find_ban(struct ab_store *st, const struct ab_addr *host,
 int policy_prune(struct ab_store *st, int64_t now, size_t *nb, size_t *nc);
 
 /* Failures of rec inside the window at now_ns, ignoring those <= since_ns. */
+/*
+ * What banhelper status shows per PAM service, as fail2ban shows per jail:
+ * hosts (units) whose last failure in findtime came from the service, its
+ * failures counted since the counts store was made (less refunds), its
+ * auto bans active now, and made since the ban store was made.
+ */
+struct ab_service_stat {
+	char name[AB_SERVICE_MAX];
+	size_t failed_now, banned_now;
+	uint64_t failed_total, banned_total;
+};
+
+/* Every service the stores know, sorted by name: *out (free()), *n. */
+int policy_services(struct ab_store *st, int64_t now,
+    struct ab_service_stat **out, size_t *n);
+
 unsigned policy_window(const struct ab_config *cfg, const struct ab_counter *rec,
     int64_t now_ns, int64_t since_ns);
 

@@ -27,7 +27,11 @@
  *    honest login.  A step forward ends bans and ages failures early, by
  *    the step.
  */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -213,6 +217,7 @@ since_of(const struct ab_ban *unit_rec, int found, int64_t now_ns)
 
 struct count_ctx {
 	const struct ab_config *cfg;
+	const char *service;	/* normalized; "" for none */
 	int64_t now_ns, since_ns;
 	int pending;		/* one-line: ban before recording if full */
 	int ban;		/* out: the unit must be banned */
@@ -244,6 +249,8 @@ count_cb(struct ab_counter *rec, int found, void *arg)
 	if (rec->nfail > 0 && id <= rec->fail[rec->nfail - 1])
 		id = rec->fail[rec->nfail - 1] + 1;
 	rec->fail[rec->nfail++] = id;
+	memcpy(rec->service, c->service, AB_SERVICE_MAX);
+	rec->svc_delta = 1;
 	c->id = id;
 	c->n = rec->nfail;
 	if (!c->pending && rec->nfail >= c->cfg->maxretry)
@@ -255,6 +262,7 @@ count_cb(struct ab_counter *rec, int found, void *arg)
 
 struct ban_ctx {
 	const struct ab_config *cfg;
+	const char *service;	/* normalized; "" for none */
 	int64_t now;
 	int64_t secs;		/* manual: length; 0 for automatic */
 	unsigned failures;
@@ -277,6 +285,8 @@ autoban_cb(struct ab_ban *rec, int found, void *arg)
 	n = found && rec->until + b->cfg->forget_after >= b->now ?
 	    rec->nbans : 0;
 	rec->origin = AB_ORIGIN_AUTO;
+	memcpy(rec->service, b->service, AB_SERVICE_MAX);
+	rec->svc_delta = 1;
 	rec->nbans = n + 1;
 	rec->failures = b->failures;
 	rec->start = b->now;
@@ -302,8 +312,8 @@ delete_cb(struct ab_ban *rec, int found, void *arg)
  */
 static int
 ban_unit(struct ab_store *st, const struct ab_addr *host,
-    const struct ab_addr *unit, int64_t now, unsigned failures,
-    struct ab_decision *d)
+    const struct ab_addr *unit, const char *service, int64_t now,
+    unsigned failures, struct ab_decision *d)
 {
 	char a[AB_ADDRSTRLEN], p[AB_ADDRSTRLEN], len[32];
 	struct ban_ctx b;
@@ -311,6 +321,7 @@ ban_unit(struct ab_store *st, const struct ab_addr *host,
 
 	memset(&b, 0, sizeof(b));
 	b.cfg = store_config(st);
+	b.service = service;
 	b.now = now;
 	b.failures = failures;
 	if ((rc = store_ban_update(st, unit, autoban_cb, &b)) != 0)
@@ -450,9 +461,10 @@ check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 }
 
 static int
-count(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
-    struct ab_decision *d, int pending)
+count(struct ab_store *st, const struct ab_addr *host, const char *service,
+    int64_t now_ns, struct ab_decision *d, int pending)
 {
+	char svc[AB_SERVICE_MAX];
 	struct count_ctx c;
 	struct ab_addr unit;
 	int64_t since_ns = 0;
@@ -461,7 +473,9 @@ count(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 	if ((rc = check_host(st, host, now_ns, d, &unit, &since_ns)) != 0)
 		return rc < 0 ? rc : 0;
 	memset(&c, 0, sizeof(c));
+	ab_service_name(service, svc);
 	c.cfg = store_config(st);
+	c.service = svc;
 	c.now_ns = now_ns;
 	c.since_ns = since_ns;
 	c.pending = pending;
@@ -469,7 +483,7 @@ count(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 		return rc;
 	d->failures = c.n;
 	if (c.ban)
-		return ban_unit(st, host, &unit, now_ns / NS, c.n, d);
+		return ban_unit(st, host, &unit, svc, now_ns / NS, c.n, d);
 	d->verdict = AB_PASS;
 	d->attempt = c.id;
 	return 0;
@@ -477,16 +491,16 @@ count(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 
 int
 policy_attempt(struct ab_store *st, const struct ab_addr *host,
-    int64_t now_ns, struct ab_decision *d)
+    const char *service, int64_t now_ns, struct ab_decision *d)
 {
-	return count(st, host, now_ns, d, 1);
+	return count(st, host, service, now_ns, d, 1);
 }
 
 int
-policy_fail(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
-    struct ab_decision *d)
+policy_fail(struct ab_store *st, const struct ab_addr *host,
+    const char *service, int64_t now_ns, struct ab_decision *d)
 {
-	int rc = count(st, host, now_ns, d, 0);
+	int rc = count(st, host, service, now_ns, d, 0);
 
 	/* The failure itself was counted: report it as a plain refusal. */
 	if (rc == 0 && d->verdict == AB_PASS)
@@ -513,6 +527,7 @@ policy_check(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 struct succ_ctx {
 	int64_t attempt, now;
 	int refunded;
+	const char *service;	/* of the refunded attempt */
 };
 
 static int
@@ -532,6 +547,8 @@ succ_cb(struct ab_counter *rec, int found, void *arg)
 		    (rec->nfail - i - 1) * sizeof(rec->fail[0]));
 		rec->nfail--;
 		s->refunded = 1;
+		rec->svc_delta = -1;
+		rec->svc_delta_of = s->service;
 	}
 	rec->last_success = s->now;
 	rec->nsucc++;
@@ -542,7 +559,7 @@ int
 policy_success(struct ab_store *st, const struct ab_addr *host,
     int64_t now_ns)
 {
-	struct succ_ctx s = { 0, now_ns / NS, 0 };
+	struct succ_ctx s = { 0, now_ns / NS, 0, "" };
 	struct ab_addr unit;
 
 	if (config_is_ignored(store_config(st), host))
@@ -553,12 +570,14 @@ policy_success(struct ab_store *st, const struct ab_addr *host,
 
 int
 policy_refund(struct ab_store *st, const struct ab_addr *host,
-    int64_t attempt, int64_t now_ns)
+    const char *service, int64_t attempt, int64_t now_ns)
 {
-	struct succ_ctx s = { attempt, now_ns / NS, 0 };
+	char svc[AB_SERVICE_MAX];
+	struct succ_ctx s = { attempt, now_ns / NS, 0, svc };
 	struct ab_addr unit;
 	int rc;
 
+	ab_service_name(service, svc);
 	if (attempt <= 0 || config_is_ignored(store_config(st), host))
 		return 0;
 	config_unit(store_config(st), host, &unit);
@@ -598,6 +617,7 @@ manual_cb(size_t i, struct ab_ban *rec, int found, void *arg)
 	else
 		rec->nbans = 1;
 	rec->origin = AB_ORIGIN_MANUAL;
+	rec->service[0] = '\0';
 	rec->start = m->now;
 	rec->until = m->now + m->secs;
 	return AB_WRITE;
@@ -725,4 +745,117 @@ policy_prune(struct ab_store *st, int64_t now, size_t *nb, size_t *nc)
 		return rc;
 	/* A change without a record is kept a day for banhelper. */
 	return store_changes_trim(st, now - 86400, 10000, NULL);
+}
+
+/* ---- figures per service (banhelper status) ---------------------------- */
+
+struct svc_ctx {
+	const struct ab_config *cfg;
+	int64_t now;
+	struct ab_service_stat *v;
+	size_t n, cap;
+	int err;
+};
+
+static struct ab_service_stat *
+svc_slot(struct svc_ctx *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].name, name) == 0)
+			return &c->v[i];
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		struct ab_service_stat *nv = reallocarray(c->v, cap,
+		    sizeof(*nv));
+
+		if (nv == NULL) {
+			c->err = -ENOMEM;
+			return NULL;
+		}
+		c->v = nv;
+		c->cap = cap;
+	}
+	memset(&c->v[c->n], 0, sizeof(c->v[0]));
+	snprintf(c->v[c->n].name, sizeof(c->v[0].name), "%s", name);
+	return &c->v[c->n++];
+}
+
+static int
+svc_total_cb(const char *service, int bans, uint64_t total, void *arg)
+{
+	struct svc_ctx *c = arg;
+	struct ab_service_stat *s = svc_slot(c, service);
+
+	if (s == NULL)
+		return c->err;
+	if (bans)
+		s->banned_total = total;
+	else
+		s->failed_total = total;
+	return 0;
+}
+
+static int
+svc_count_cb(const struct ab_counter *rec, void *arg)
+{
+	struct svc_ctx *c = arg;
+	struct ab_service_stat *s;
+
+	if (rec->service[0] == '\0' ||
+	    policy_window(c->cfg, rec, c->now * NS, 0) == 0)
+		return 0;
+	if ((s = svc_slot(c, rec->service)) == NULL)
+		return c->err;
+	s->failed_now++;
+	return 0;
+}
+
+static int
+svc_ban_cb(const struct ab_ban *rec, void *arg)
+{
+	struct svc_ctx *c = arg;
+	struct ab_service_stat *s;
+
+	if (rec->service[0] == '\0' || rec->origin != AB_ORIGIN_AUTO ||
+	    policy_ban_end(c->cfg, rec, c->now) <= 0)
+		return 0;
+	if ((s = svc_slot(c, rec->service)) == NULL)
+		return c->err;
+	s->banned_now++;
+	return 0;
+}
+
+static int
+svc_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ab_service_stat *)a)->name,
+	    ((const struct ab_service_stat *)b)->name);
+}
+
+int
+policy_services(struct ab_store *st, int64_t now,
+    struct ab_service_stat **out, size_t *n)
+{
+	struct svc_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = store_config(st);
+	c.now = now;
+	*out = NULL;
+	*n = 0;
+	if ((rc = store_service_totals(st, svc_total_cb, &c)) == 0 &&
+	    (rc = store_count_foreach(st, svc_count_cb, &c)) == 0)
+		rc = store_ban_foreach(st, svc_ban_cb, &c);
+	if (rc != 0) {
+		free(c.v);
+		return rc;
+	}
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(c.v[0]), svc_cmp);
+	*out = c.v;
+	*n = c.n;
+	return 0;
 }

@@ -52,7 +52,8 @@ count_update_txn(struct db *db, const struct ab_addr *unit, store_count_fn fn,
 			log_mdb(db, "write", rc);
 		return mdb_to_ab(rc);
 	}
-	return 0;
+	return meta_svc_add(db, rec.svc_delta_of != NULL ? rec.svc_delta_of :
+	    rec.service, rec.svc_delta);
 }
 
 int

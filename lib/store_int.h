@@ -184,6 +184,12 @@ void seal_write(struct ab_store *st, int which, int fd, uint64_t txnid);
 /* Rename a data file that failed the checks aside (kept); 0 or -errno. */
 int file_set_aside(struct ab_store *st, int which);
 
+/* ---- store_maint.c ---- */
+
+/* Add delta to a service's total in the meta table of db's store (a
+ * service's failures in the counts store, its bans in the ban store). */
+int meta_svc_add(struct db *db, const char *service, int delta);
+
 /* ---- store_keep.c ---- */
 
 /*
@@ -205,12 +211,13 @@ int key_parse(const void *data, size_t len, struct ab_addr *a);
 int ban_decode(const MDB_val *v, struct ab_ban *b);
 size_t ban_encode(const struct ab_ban *rec, const MDB_val *old, uint8_t *buf,
     size_t len);
-#define BAN_REC_MAX	(40 + REC_TAIL_MAX)
+#define BAN_REC_MAX	(40 + AB_SERVICE_MAX + REC_TAIL_MAX)
 
 int cnt_decode(const MDB_val *v, struct ab_counter *c);
 size_t cnt_encode(const struct ab_counter *rec, const MDB_val *old,
     uint8_t *buf, size_t len);
-#define CNT_REC_MAX	(24 + REC_TAIL_MAX + AB_MAXRETRY_MAX * 8)
+#define CNT_REC_MAX	(16 + AB_SERVICE_MAX + REC_TAIL_MAX + \
+			    AB_MAXRETRY_MAX * 8)
 
 /* A change record: when, and the key of the prefix that changed. */
 struct change_val {

@@ -339,16 +339,16 @@ evict_count(struct ab_counter *rec, int found, void *arg)
 }
 
 /*
- * A ban takes at most 68 bytes in its tree and 50 in the change log, a
- * counts record 34 plus 8 per failure kept (maxretry); pages may be half
- * full, and branch pages add a little: 256 bytes a ban, twice the largest
+ * A ban takes at most 100 bytes in its tree and 50 in the change log, a
+ * counts record 66 plus 8 per failure kept (maxretry); pages may be half
+ * full, and branch pages add a little: 320 bytes a ban, twice the largest
  * counts record plus 64.
  */
 size_t
 store_capacity(struct ab_store *st, int which)
 {
-	size_t per = which == BANS ? 256 :
-	    2 * (34 + 8 * (size_t)st->cfg->maxretry) + 64;
+	size_t per = which == BANS ? 320 :
+	    2 * (66 + 8 * (size_t)st->cfg->maxretry) + 64;
 
 	return st->cfg->mapsize / per;
 }
@@ -465,6 +465,96 @@ store_stat(struct ab_store *st, struct ab_store_stat *out)
 		db_end(&db, 0);
 	}
 	return 0;
+}
+
+/* ---- totals per service ------------------------------------------------- */
+
+#define SVC_KEY		"svc:"
+#define SVC_KEYLEN	4
+
+int
+meta_svc_add(struct db *db, const char *service, int delta)
+{
+	char kb[SVC_KEYLEN + AB_SERVICE_MAX];
+	MDB_val k, v;
+	uint64_t total = 0;
+	size_t n;
+	int rc;
+
+	if (delta == 0 || service == NULL || service[0] == '\0')
+		return 0;
+	n = strnlen(service, AB_SERVICE_MAX - 1);
+	memcpy(kb, SVC_KEY, SVC_KEYLEN);
+	memcpy(kb + SVC_KEYLEN, service, n);
+	k.mv_size = SVC_KEYLEN + n;
+	k.mv_data = kb;
+	rc = mdb_get(db->txn, db->meta, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(total))
+		memcpy(&total, v.mv_data, sizeof(total));
+	else if (rc != 0 && rc != MDB_NOTFOUND) {
+		log_mdb(db, "read a service's total", rc);
+		return mdb_to_ab(rc);
+	}
+	if (delta < 0 && total < (uint64_t)-delta)
+		total = 0;
+	else
+		total += (uint64_t)(int64_t)delta;
+	v.mv_size = sizeof(total);
+	v.mv_data = &total;
+	if ((rc = mdb_put(db->txn, db->meta, &k, &v, 0)) != 0) {
+		if (rc != MDB_MAP_FULL)
+			log_mdb(db, "write a service's total", rc);
+		return mdb_to_ab(rc);
+	}
+	return 0;
+}
+
+int
+store_service_totals(struct ab_store *st, store_svc_fn fn, void *arg)
+{
+	struct db db;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int which, rc, stop = 0;
+
+	for (which = 0; which < 2 && stop == 0; which++) {
+		if ((rc = db_begin(st, which, 0, &db)) < 0)
+			return rc;
+		if (rc == 1)
+			continue;
+		if ((rc = mdb_cursor_open(db.txn, db.meta, &cur)) != 0) {
+			log_mdb(&db, "cursor", rc);
+			db_end(&db, 0);
+			return mdb_to_ab(rc);
+		}
+		k.mv_size = SVC_KEYLEN;
+		k.mv_data = (void *)SVC_KEY;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			char name[AB_SERVICE_MAX], norm[AB_SERVICE_MAX];
+			uint64_t total;
+			size_t n;
+
+			if (k.mv_size < SVC_KEYLEN ||
+			    memcmp(k.mv_data, SVC_KEY, SVC_KEYLEN) != 0)
+				break;
+			n = k.mv_size - SVC_KEYLEN;
+			if (n == 0 || n >= AB_SERVICE_MAX ||
+			    v.mv_size != sizeof(total))
+				continue;	/* not ours to read */
+			memcpy(name, (const char *)k.mv_data + SVC_KEYLEN, n);
+			name[n] = '\0';
+			if (ab_service_name(name, norm) != 0 ||
+			    strcmp(name, norm) != 0)
+				continue;
+			memcpy(&total, v.mv_data, sizeof(total));
+			if ((stop = fn(name, which == BANS, total, arg)) != 0)
+				break;
+		}
+		mdb_cursor_close(cur);
+		db_end(&db, 0);
+	}
+	return stop;
 }
 
 /* ---- ownership ---------------------------------------------------------- */

@@ -10,6 +10,7 @@
  * MUST: decode nothing without checking its length first; never trust a
  * count or length read from a record beyond the bytes present.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -27,6 +28,12 @@ struct ban_rec_v1 {
 	uint64_t seq;
 };
 
+/* Version 2: the service whose failures made the last auto ban. */
+struct ban_rec_v2 {
+	struct ban_rec_v1 v1;	/* version 2 */
+	char service[AB_SERVICE_MAX];
+};
+
 /* Version 1 of a counts record's header: failures start at hdr_len. */
 struct cnt_hdr_v1 {
 	uint8_t version;	/* 1 */
@@ -36,6 +43,26 @@ struct cnt_hdr_v1 {
 	int64_t last_success;
 	/* int64_t fail[nfail] at offset hdr_len */
 };
+
+/* Version 2 of the header: the service of the last failure. */
+struct cnt_hdr_v2 {
+	struct cnt_hdr_v1 v1;	/* version 2, hdr_len >= sizeof(v2) */
+	char service[AB_SERVICE_MAX];
+};
+
+/* A service name read from a record: its own form, or none. */
+static void
+svc_decode(const char *in, char *out)
+{
+	char tmp[AB_SERVICE_MAX], norm[AB_SERVICE_MAX];
+
+	memcpy(tmp, in, AB_SERVICE_MAX);
+	tmp[AB_SERVICE_MAX - 1] = '\0';
+	if (ab_service_name(tmp, norm) == 0 && strcmp(norm, tmp) == 0)
+		memcpy(out, norm, AB_SERVICE_MAX);
+	else
+		out[0] = '\0';
+}
 
 size_t
 key_make(const struct ab_addr *a, uint8_t *k)
@@ -90,6 +117,10 @@ ban_decode(const MDB_val *v, struct ab_ban *b)
 	b->start = r.start;
 	b->until = r.until;
 	b->seq = r.seq;
+	b->service[0] = '\0';
+	if (r.version >= 2 && v->mv_size >= sizeof(struct ban_rec_v2))
+		svc_decode((const char *)v->mv_data +
+		    offsetof(struct ban_rec_v2, service), b->service);
 	return 0;
 }
 
@@ -98,17 +129,22 @@ ban_encode(const struct ab_ban *rec, const MDB_val *old, uint8_t *buf,
     size_t len)
 {
 	struct ban_rec_v1 r;
-	size_t n = sizeof(r);
+	size_t n = sizeof(struct ban_rec_v2);
 
 	memset(&r, 0, sizeof(r));
-	r.version = 1;
-	/* Keep the version, reserved fields and tail a later version wrote. */
-	if (old != NULL && old->mv_size > sizeof(r) &&
+	memset(buf, 0, n);
+	/* Keep the reserved fields and tail a later version wrote. */
+	if (old != NULL && old->mv_size > sizeof(struct ban_rec_v2) &&
 	    old->mv_size <= len && old->mv_size <= sizeof(r) + REC_TAIL_MAX) {
 		memcpy(buf, old->mv_data, old->mv_size);
 		memcpy(&r, old->mv_data, sizeof(r));
 		n = old->mv_size;
 	}
+	if (r.version < 2)
+		r.version = 2;
+	memset(buf + offsetof(struct ban_rec_v2, service), 0, AB_SERVICE_MAX);
+	memcpy(buf + offsetof(struct ban_rec_v2, service), rec->service,
+	    strnlen(rec->service, AB_SERVICE_MAX - 1));
 	r.origin = rec->origin;
 	r.nbans = rec->nbans;
 	r.failures = rec->failures;
@@ -136,6 +172,10 @@ cnt_decode(const MDB_val *v, struct ab_counter *c)
 	c->nfail = h.nfail;
 	c->nsucc = h.nsucc;
 	c->last_success = h.last_success;
+	c->service[0] = '\0';
+	if (h.version >= 2 && h.hdr_len >= sizeof(struct cnt_hdr_v2))
+		svc_decode((const char *)v->mv_data +
+		    offsetof(struct cnt_hdr_v2, service), c->service);
 	for (i = 0; i < h.nfail; i++)
 		memcpy(&c->fail[i], (const uint8_t *)v->mv_data + h.hdr_len +
 		    (size_t)i * 8, 8);
@@ -154,20 +194,28 @@ cnt_encode(const struct ab_counter *rec, const MDB_val *old, uint8_t *buf,
 	unsigned i, nfail = rec->nfail;
 
 	memset(&h, 0, sizeof(h));
-	h.version = 1;
-	h.hdr_len = sizeof(h);
+	h.version = 2;
+	h.hdr_len = sizeof(struct cnt_hdr_v2);
+	if (len < sizeof(struct cnt_hdr_v2))
+		return 0;
+	memset(buf, 0, sizeof(struct cnt_hdr_v2));
 	/* Keep header fields a later version added. */
 	if (old != NULL && old->mv_size >= sizeof(h)) {
 		struct cnt_hdr_v1 oh;
 
 		memcpy(&oh, old->mv_data, sizeof(oh));
-		if (oh.hdr_len > sizeof(h) && oh.hdr_len <= old->mv_size &&
-		    oh.hdr_len <= sizeof(h) + REC_TAIL_MAX) {
+		if (oh.hdr_len > sizeof(struct cnt_hdr_v2) &&
+		    oh.version > 2 && oh.hdr_len <= old->mv_size &&
+		    oh.hdr_len <= sizeof(h) + REC_TAIL_MAX &&
+		    oh.hdr_len <= len) {
 			memcpy(buf, old->mv_data, oh.hdr_len);
 			h.version = oh.version;
 			h.hdr_len = oh.hdr_len;
 		}
 	}
+	memset(buf + offsetof(struct cnt_hdr_v2, service), 0, AB_SERVICE_MAX);
+	memcpy(buf + offsetof(struct cnt_hdr_v2, service), rec->service,
+	    strnlen(rec->service, AB_SERVICE_MAX - 1));
 	if (nfail > AB_MAXRETRY_MAX)
 		nfail = AB_MAXRETRY_MAX;
 	if ((size_t)h.hdr_len + (size_t)nfail * 8 > len)

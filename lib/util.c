@@ -139,3 +139,22 @@ ab_fmt_duration(int64_t secs, char *out, size_t outlen)
 	}
 	return out;
 }
+
+int
+ab_service_name(const char *in, char out[AB_SERVICE_MAX])
+{
+	size_t i;
+
+	out[0] = '\0';
+	if (in == NULL || in[0] == '\0')
+		return -1;
+	for (i = 0; in[i] != '\0' && i < AB_SERVICE_MAX - 1; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		    c == '_' || c == '+' ? (char)c : '_';
+	}
+	out[i] = '\0';
+	return 0;
+}

@@ -199,6 +199,17 @@ mod_store(struct modctx *m, struct ab_store **st)
 	return 0;
 }
 
+/* PAM_SERVICE as the store keeps it (ab_service_name); "" if unset. */
+static void
+mod_service(struct modctx *m, char svc[AB_SERVICE_MAX])
+{
+	const void *item = NULL;
+
+	if (pam_get_item(m->pamh, PAM_SERVICE, &item) != PAM_SUCCESS)
+		item = NULL;
+	ab_service_name(item, svc);
+}
+
 static int64_t
 now_ns(void)
 {
@@ -244,6 +255,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	struct ab_store *st = NULL;
 	struct ab_decision d;
 	struct ab_addr host;
+	char svc[AB_SERVICE_MAX];
 	int64_t now, began = now_ns();
 	int rc;
 
@@ -257,16 +269,17 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		return mod_on_error(&m, m.cfg_bad);
 	if ((rc = mod_store(&m, &st)) != 0)
 		return mod_on_error(&m, rc);
+	mod_service(&m, svc);
 	now = now_ns();
 	switch (m.mode) {
 	case MODE_ONELINE:
-		rc = policy_attempt(st, &host, now, &d);
+		rc = policy_attempt(st, &host, svc, now, &d);
 		break;
 	case MODE_PREAUTH:
 		rc = policy_check(st, &host, now, &d);
 		break;
 	case MODE_AUTHFAIL:
-		rc = policy_fail(st, &host, now, &d);
+		rc = policy_fail(st, &host, svc, now, &d);
 		break;
 	case MODE_AUTHSUCC:
 		rc = policy_success(st, &host, now);
@@ -332,6 +345,7 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct modctx m;
 	struct ab_store *st = NULL;
 	struct ab_addr host;
+	char svc[AB_SERVICE_MAX];
 	int64_t id;
 	int rc, bad;
 
@@ -349,7 +363,8 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return PAM_SUCCESS;
 	if (mod_store(&m, &st) != 0)
 		return PAM_SUCCESS;
-	rc = policy_refund(st, &host, id, now_ns());
+	mod_service(&m, svc);
+	rc = policy_refund(st, &host, svc, id, now_ns());
 	store_close(st);
 	if (rc < 0)
 		pam_syslog(pamh, LOG_WARNING, "could not refund the attempt of "

@@ -51,7 +51,7 @@ use(void)
 	addr_parse("2001:db8::7", &h);
 	config_unit(&cfg, &h, &u);
 	(void)policy_find_ban(st, &h, now, &b, &u, &b, NULL);
-	(void)policy_attempt(st, &h, now * 1000000000LL, &d);
+	(void)policy_attempt(st, &h, "sshd", now * 1000000000LL, &d);
 	(void)store_stat(st, &ss);
 	(void)policy_prune(st, now, NULL, NULL);
 	store_close(st);

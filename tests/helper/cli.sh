@@ -30,9 +30,15 @@ tap_is "$RC:$OUT" "2:banhelper: list: unknown option --bogus (see banhelper list
     "unknown option"
 run bh list --force
 tap_is "$RC" 2 "an option of another command is refused"
-run bh status extra
-tap_is "$RC:$OUT" '2:banhelper: status: unexpected argument "extra" (see banhelper status --help)' \
+run bh list extra
+tap_is "$RC:$OUT" '2:banhelper: list: unexpected argument "extra" (see banhelper list --help)' \
     "unexpected argument"
+run bh status sshd extra
+tap_is "$RC:$OUT" '2:banhelper: status: one service at most (see banhelper status --help)' \
+    "status takes one service at most"
+run bh status 'ss hd'
+tap_is "$RC:$OUT" '2:banhelper: status: "ss hd" is not a PAM service name (letters, digits, ".-_+", at most 31)' \
+    "status with what cannot be a service name"
 run bh ban
 tap_is "$RC:$OUT" "2:banhelper: ban: no address given (see banhelper ban --help)" \
     "ban without an address"
@@ -145,7 +151,12 @@ chk=$(printf '%s' "$json" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert set(d) == {"store", "counts", "bans_active", "bans_manual", "firewall",
-                  "daemon"}, sorted(d)
+                  "daemon", "services"}, sorted(d)
+# pamdrive runs PAM service "svc": .44 failed twice, .45 three times and
+# was banned at its fourth attempt.
+assert d["services"] == [{"service": "svc", "currently_failed": 2,
+                          "total_failed": 5, "currently_banned": 1,
+                          "total_banned": 1}], d["services"]
 assert d["bans_active"] == 3 and d["bans_manual"] == 2, d
 f = d["firewall"]
 # The module banned 203.0.113.45 while no daemon ran: status must see that.
@@ -155,6 +166,24 @@ assert d["daemon"]["running"] is False
 assert d["counts"]["hosts_counted"] >= 2
 print("ok")' 2>&1)
 tap_is "$chk" ok "status --json: stable fields and the right values"
+run bh status
+tap_like "$OUT" "services:  svc +currently failed 2, total failed 5, currently banned 1, total banned 1" \
+    "status lists each service with its figures"
+run bh status svc
+tap_is "$RC:$OUT" "0:Status for the service: svc
+|- Failures
+|  |- Currently failed:	2
+|  \`- Total failed:	5
+\`- Bans
+   |- Currently banned:	1
+   |- Total banned:	1
+   \`- Banned IP list:	203.0.113.45" "status SERVICE shows it as fail2ban-client status JAIL shows a jail"
+tap_is "$(bh status svc --json | python3 -c 'import json,sys; print(json.load(sys.stdin))')" \
+    "{'service': 'svc', 'currently_failed': 2, 'total_failed': 5, 'currently_banned': 1, 'total_banned': 1, 'banned': ['203.0.113.45']}" \
+    "status SERVICE --json"
+run bh status imap
+tap_is "$RC:$OUT" '1:banhelper: status: no attempt through service "imap" is on record (banhelper status lists the services seen)' \
+    "status of a service never seen"
 tap_is "$(bh list --json | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))')" \
     "['bans']" "list --json without --all has only bans"
 

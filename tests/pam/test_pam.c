@@ -246,6 +246,59 @@ kept_environment_across_fork(void **state)
 }
 
 /*
+ * Failures and bans are recorded with the PAM service they came through
+ * (PAM_SERVICE), and a ban holds for every service: failures on one and
+ * another add up (maxretry counts them together), the ban names the
+ * service whose failure crossed it, and the other service refuses the
+ * host too.
+ */
+static void
+services_recorded(void **state)
+{
+	struct pfix *p = *state;
+	struct ab_service_stat *v;
+	struct ab_store *st = NULL;
+	struct ab_ban b;
+	char src[600], dst[600], cmd[1300];
+	size_t n;
+
+	write_conf(p, "maxretry = 3\n");
+	write_oneline(p, "");
+	snprintf(src, sizeof(src), "%s/one", p->confdir);
+	snprintf(dst, sizeof(dst), "%s/mail", p->confdir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(auth(p, "one", "203.0.113.30", "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "203.0.113.30", "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "mail", "203.0.113.30", "wrong"),
+	    PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "mail", "203.0.113.30", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(auth(p, "one", "203.0.113.30", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(checks(p), 3);
+	assert_int_equal(banned(p, "203.0.113.30", &b), 1);
+	assert_string_equal(b.service, "mail");
+	/* A good login on one service refunds its attempt there. */
+	assert_int_equal(auth(p, "one", "203.0.113.31", "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth(p, "one", "203.0.113.31", "secret"), PAM_SUCCESS);
+	assert_int_equal(store_open(&st, &p->cfg, NULL), 0);
+	assert_int_equal(policy_services(st, (int64_t)time(NULL), &v, &n), 0);
+	store_close(st);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "mail");
+	assert_int_equal(v[0].failed_total, 1);
+	assert_int_equal(v[0].failed_now, 1);	/* .30's last failure */
+	assert_int_equal(v[0].banned_now, 1);
+	assert_int_equal(v[0].banned_total, 1);
+	assert_string_equal(v[1].name, "one");
+	assert_int_equal(v[1].failed_total, 3);	/* 2 + 1; the good one refunded */
+	assert_int_equal(v[1].failed_now, 1);	/* .31 */
+	assert_int_equal(v[1].banned_total, 0);
+	free(v);
+}
+
+/*
  * What sshd does for keyboard-interactive: pam_authenticate in a forked
  * child that _exit()s, sending its PAM environment to the monitor on
  * success; pam_setcred in the monitor; the session child forks after that
@@ -614,6 +667,7 @@ main(void)
 		T(one_handle_keeps_one_environment),
 		T(kept_environment_meets_a_changed_file),
 		T(kept_environment_across_fork),
+		T(services_recorded),
 		T(kbdint_refund_across_processes),
 		T(setcred_without_attempt_refunds_nothing),
 		T(explicit_modes),

@@ -16,6 +16,21 @@ open_with(struct fixture *f, unsigned maxretry, int64_t findtime,
 	return fixture_store(f);
 }
 
+/* The policy as the module calls it for sshd. */
+static int
+attempt_sshd(struct ab_store *st, const struct ab_addr *h, int64_t t,
+    struct ab_decision *d)
+{
+	return policy_attempt(st, h, "sshd", t, d);
+}
+
+static int
+fail_sshd(struct ab_store *st, const struct ab_addr *h, int64_t t,
+    struct ab_decision *d)
+{
+	return policy_fail(st, h, "sshd", t, d);
+}
+
 static int
 verdict(struct ab_store *st, int (*fn)(struct ab_store *,
     const struct ab_addr *, int64_t, struct ab_decision *), const char *host,
@@ -37,11 +52,11 @@ authfail_bans_at_maxretry(void **state)
 	int i;
 
 	for (i = 1; i <= 3; i++) {
-		assert_int_equal(verdict(st, policy_fail, "203.0.113.7", T0 + i,
+		assert_int_equal(verdict(st, fail_sshd, "203.0.113.7", T0 + i,
 		    &d), AB_PASS);
 		assert_int_equal(d.failures, (unsigned)i);
 	}
-	assert_int_equal(verdict(st, policy_fail, "203.0.113.7", T0 + 4, &d),
+	assert_int_equal(verdict(st, fail_sshd, "203.0.113.7", T0 + 4, &d),
 	    AB_BANNED);
 	assert_int_equal(d.failures, 4);
 	assert_int_equal(d.ban.until, T0 + 4 + 3600);
@@ -62,15 +77,15 @@ oneline_lets_exactly_maxretry_through(void **state)
 	int i;
 
 	for (i = 1; i <= 4; i++) {
-		assert_int_equal(verdict(st, policy_attempt, "203.0.113.7",
+		assert_int_equal(verdict(st, attempt_sshd, "203.0.113.7",
 		    T0 + i, &d), AB_PASS);
 		assert_true(d.attempt > 0);
 	}
 	/* The fifth is refused before any password check, and bans. */
-	assert_int_equal(verdict(st, policy_attempt, "203.0.113.7", T0 + 5, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.7", T0 + 5, &d),
 	    AB_BANNED);
 	assert_int_equal(d.failures, 4);
-	assert_int_equal(verdict(st, policy_attempt, "203.0.113.7", T0 + 6, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.7", T0 + 6, &d),
 	    AB_REFUSE);
 }
 
@@ -82,23 +97,23 @@ sliding_window(void **state)
 	struct ab_decision d;
 
 	/* Failures at 0, 60, 120: the first has left the window at 120. */
-	assert_int_equal(verdict(st, policy_fail, "198.51.100.1", T0, &d),
+	assert_int_equal(verdict(st, fail_sshd, "198.51.100.1", T0, &d),
 	    AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "198.51.100.1", T0 + 60, &d),
+	assert_int_equal(verdict(st, fail_sshd, "198.51.100.1", T0 + 60, &d),
 	    AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "198.51.100.1", T0 + 120, &d),
+	assert_int_equal(verdict(st, fail_sshd, "198.51.100.1", T0 + 120, &d),
 	    AB_PASS);
 	assert_int_equal(d.failures, 2);
 	/* Not a bucket: 150 still sees 60 and 120, so this is the third. */
-	assert_int_equal(verdict(st, policy_fail, "198.51.100.1", T0 + 150, &d),
+	assert_int_equal(verdict(st, fail_sshd, "198.51.100.1", T0 + 150, &d),
 	    AB_BANNED);
 	/* A slow guesser (one per 60 s) never gets to three in 100 s. */
-	assert_int_equal(verdict(st, policy_fail, "198.51.100.2", T0, &d),
+	assert_int_equal(verdict(st, fail_sshd, "198.51.100.2", T0, &d),
 	    AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "198.51.100.2", T0 + 101, &d),
+	assert_int_equal(verdict(st, fail_sshd, "198.51.100.2", T0 + 101, &d),
 	    AB_PASS);
 	assert_int_equal(d.failures, 1);	/* 0 slid out at 101 */
-	assert_int_equal(verdict(st, policy_fail, "198.51.100.2", T0 + 202, &d),
+	assert_int_equal(verdict(st, fail_sshd, "198.51.100.2", T0 + 202, &d),
 	    AB_PASS);
 	assert_int_equal(d.failures, 1);	/* 101 has slid out at 202 */
 }
@@ -116,27 +131,27 @@ refund_and_success(void **state)
 
 	/* maxretry-1 mistakes, then the right password */
 	for (i = 1; i <= 3; i++)
-		assert_int_equal(verdict(st, policy_attempt, "203.0.113.9",
+		assert_int_equal(verdict(st, attempt_sshd, "203.0.113.9",
 		    T0 + i, &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_attempt, "203.0.113.9", T0 + 4, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.9", T0 + 4, &d),
 	    AB_PASS);
 	good = d.attempt;
-	assert_int_equal(policy_refund(st, &h, good, (T0 + 4) * NS), 1);
+	assert_int_equal(policy_refund(st, &h, "sshd", good, (T0 + 4) * NS), 1);
 	/* Twice (monitor, then session child): nothing more is refunded. */
-	assert_int_equal(policy_refund(st, &h, good, (T0 + 4) * NS), 0);
+	assert_int_equal(policy_refund(st, &h, "sshd", good, (T0 + 4) * NS), 0);
 	assert_int_equal(store_count_get(st, &h, &c), 1);
 	assert_int_equal(c.nfail, 3);
 	assert_int_equal(c.nsucc, 1);
 	assert_int_equal(c.last_success, T0 + 4);
 	/* An unknown id never eats a real failure. */
-	assert_int_equal(policy_refund(st, &h, 12345, (T0 + 4) * NS), 0);
+	assert_int_equal(policy_refund(st, &h, "sshd", 12345, (T0 + 4) * NS), 0);
 	assert_int_equal(store_count_get(st, &h, &c), 1);
 	assert_int_equal(c.nfail, 3);
 	/* The next real failure is the maxretry-th: it still gets checked... */
-	assert_int_equal(verdict(st, policy_attempt, "203.0.113.9", T0 + 5, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.9", T0 + 5, &d),
 	    AB_PASS);
 	/* ...and the attempt after it is refused. */
-	assert_int_equal(verdict(st, policy_attempt, "203.0.113.9", T0 + 6, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.9", T0 + 6, &d),
 	    AB_BANNED);
 }
 
@@ -149,7 +164,7 @@ explicit_success_kept(void **state)
 	struct ab_addr h = A("203.0.113.10");
 	struct ab_counter c;
 
-	assert_int_equal(verdict(st, policy_fail, "203.0.113.10", T0, &d),
+	assert_int_equal(verdict(st, fail_sshd, "203.0.113.10", T0, &d),
 	    AB_PASS);
 	assert_int_equal(policy_success(st, &h, (T0 + 1) * NS), 0);
 	assert_int_equal(store_count_get(st, &h, &c), 1);
@@ -171,9 +186,9 @@ escalation(void **state)
 	f->cfg.forget_after = 5000;
 	st = open_with(f, 2, 60, 100);
 	for (round = 0; round < 6; round++) {
-		assert_int_equal(verdict(st, policy_fail, "192.0.2.50", t, &d),
+		assert_int_equal(verdict(st, fail_sshd, "192.0.2.50", t, &d),
 		    AB_PASS);
-		assert_int_equal(verdict(st, policy_fail, "192.0.2.50", t + 1,
+		assert_int_equal(verdict(st, fail_sshd, "192.0.2.50", t + 1,
 		    &d), AB_BANNED);
 		assert_int_equal(d.ban.until - d.ban.start, want[round]);
 		assert_int_equal(d.ban.nbans, (uint32_t)round + 1);
@@ -184,8 +199,8 @@ escalation(void **state)
 	}
 	/* Good behaviour for longer than forget_after: back to bantime. */
 	t += 5001;
-	assert_int_equal(verdict(st, policy_fail, "192.0.2.50", t, &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "192.0.2.50", t + 1, &d),
+	assert_int_equal(verdict(st, fail_sshd, "192.0.2.50", t, &d), AB_PASS);
+	assert_int_equal(verdict(st, fail_sshd, "192.0.2.50", t + 1, &d),
 	    AB_BANNED);
 	assert_int_equal(d.ban.until - d.ban.start, 100);
 	assert_int_equal(d.ban.nbans, 1);
@@ -223,14 +238,14 @@ failures_before_a_ban_are_paid(void **state)
 	struct ab_decision d;
 
 	f->cfg.bantime_increment = 1;
-	assert_int_equal(verdict(st, policy_fail, "192.0.2.60", T0, &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "192.0.2.60", T0 + 1, &d),
+	assert_int_equal(verdict(st, fail_sshd, "192.0.2.60", T0, &d), AB_PASS);
+	assert_int_equal(verdict(st, fail_sshd, "192.0.2.60", T0 + 1, &d),
 	    AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "192.0.2.60", T0 + 2, &d),
+	assert_int_equal(verdict(st, fail_sshd, "192.0.2.60", T0 + 2, &d),
 	    AB_BANNED);
 	/* After the ban, the window (10000 s) still holds those three, but
 	 * they were paid for: the host starts again from one. */
-	assert_int_equal(verdict(st, policy_fail, "192.0.2.60", T0 + 200, &d),
+	assert_int_equal(verdict(st, fail_sshd, "192.0.2.60", T0 + 200, &d),
 	    AB_PASS);
 	assert_int_equal(d.failures, 1);
 }
@@ -248,11 +263,11 @@ allowlist_never_counted(void **state)
 	f->cfg.nignore = 1;
 	st = open_with(f, 2, 600, 3600);
 	for (i = 0; i < 10; i++) {
-		assert_int_equal(verdict(st, policy_attempt, "198.51.100.20",
+		assert_int_equal(verdict(st, attempt_sshd, "198.51.100.20",
 		    T0 + i, &d), AB_IGNORED);
-		assert_int_equal(verdict(st, policy_fail, "127.0.0.1", T0 + i,
+		assert_int_equal(verdict(st, fail_sshd, "127.0.0.1", T0 + i,
 		    &d), AB_IGNORED);
-		assert_int_equal(verdict(st, policy_attempt, "::1", T0 + i, &d),
+		assert_int_equal(verdict(st, attempt_sshd, "::1", T0 + i, &d),
 		    AB_IGNORED);
 	}
 	assert_int_equal(store_stat(st, &ss), 0);
@@ -274,11 +289,11 @@ ipv6_unit_is_the_64(void **state)
 	char out[AB_ADDRSTRLEN];
 
 	/* An attacker hopping addresses inside its /64 is one unit. */
-	assert_int_equal(verdict(st, policy_fail, "2001:db8:7:7::1", T0, &d),
+	assert_int_equal(verdict(st, fail_sshd, "2001:db8:7:7::1", T0, &d),
 	    AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "2001:db8:7:7::2", T0 + 1,
+	assert_int_equal(verdict(st, fail_sshd, "2001:db8:7:7::2", T0 + 1,
 	    &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "2001:db8:7:7:ffff::9",
+	assert_int_equal(verdict(st, fail_sshd, "2001:db8:7:7:ffff::9",
 	    T0 + 2, &d), AB_BANNED);
 	assert_string_equal(addr_format(&d.ban.prefix, out, sizeof(out)),
 	    "2001:db8:7:7::/64");
@@ -287,9 +302,9 @@ ipv6_unit_is_the_64(void **state)
 	assert_int_equal(verdict(st, policy_check, "2001:db8:7:8::1", T0 + 3,
 	    &d), AB_PASS);
 	/* IPv4-mapped counts as the IPv4 address. */
-	assert_int_equal(verdict(st, policy_fail, "::ffff:203.0.113.40", T0,
+	assert_int_equal(verdict(st, fail_sshd, "::ffff:203.0.113.40", T0,
 	    &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_fail, "203.0.113.40", T0 + 1, &d),
+	assert_int_equal(verdict(st, fail_sshd, "203.0.113.40", T0 + 1, &d),
 	    AB_PASS);
 	assert_int_equal(d.failures, 2);
 }
@@ -315,7 +330,7 @@ manual_bans(void **state)
 	assert_int_equal(policy_ban_manual(st, &net, 600, 1, T0, &b), 0);
 	assert_int_equal(b.origin, AB_ORIGIN_MANUAL);
 	assert_int_equal(b.until, T0 + 600);
-	assert_int_equal(verdict(st, policy_attempt, "203.0.113.9", T0 + 1, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.9", T0 + 1, &d),
 	    AB_REFUSE);
 	assert_string_equal(addr_format(&d.ban.prefix, out, sizeof(out)),
 	    "203.0.113.0/24");
@@ -324,15 +339,15 @@ manual_bans(void **state)
 	assert_int_equal(b.until, T0 + 3600);
 	assert_int_equal(b.nbans, 1);
 	/* Unban: the prefix passes again, and its counts are gone. */
-	assert_int_equal(verdict(st, policy_fail, "203.0.114.9", T0, &d),
+	assert_int_equal(verdict(st, fail_sshd, "203.0.114.9", T0, &d),
 	    AB_PASS);
 	assert_int_equal(policy_unban(st, &net, T0 + 2), 1);
 	assert_int_equal(policy_unban(st, &net, T0 + 2), 0);
-	assert_int_equal(verdict(st, policy_attempt, "203.0.113.9", T0 + 3, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.9", T0 + 3, &d),
 	    AB_PASS);
 	net = A("203.0.114.9");
 	assert_int_equal(policy_unban(st, &net, T0 + 3), 0);
-	assert_int_equal(verdict(st, policy_fail, "203.0.114.9", T0 + 4, &d),
+	assert_int_equal(verdict(st, fail_sshd, "203.0.114.9", T0 + 4, &d),
 	    AB_PASS);
 	assert_int_equal(d.failures, 1);	/* history went with the unban */
 }
@@ -357,12 +372,12 @@ clock_back_30_days(void **state)
 	int i;
 
 	for (i = 1; i <= 3; i++)
-		assert_int_equal(verdict(st, policy_attempt, "198.51.100.9",
+		assert_int_equal(verdict(st, attempt_sshd, "198.51.100.9",
 		    ahead + i, &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9", ahead + 4,
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.9", ahead + 4,
 	    &d), AB_BANNED);
 	/* The clock is put right. */
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9", T0, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.9", T0, &d),
 	    AB_REFUSE);
 	assert_true(d.ban.until - T0 <= 3600);
 	assert_string_equal(ab_fmt_duration(d.ban.until - T0, left,
@@ -372,10 +387,10 @@ clock_back_30_days(void **state)
 	    &d), AB_REFUSE);
 	assert_int_equal(d.ban.until, T0 + 3600);
 	/* After the hour, the next day: not banned again. */
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9",
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.9",
 	    T0 + 3601, &d), AB_PASS);
 	assert_int_equal(d.failures, 1);
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.9", T0 + DAY,
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.9", T0 + DAY,
 	    &d), AB_PASS);
 }
 
@@ -390,18 +405,18 @@ clock_back_typos(void **state)
 	struct ab_counter c;
 	struct ab_addr u = A("198.51.100.10");
 
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10",
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.10",
 	    T0 + 30 * DAY, &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10",
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.10",
 	    T0 + 30 * DAY + 1, &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10", T0, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.10", T0, &d),
 	    AB_PASS);
 	assert_true(d.attempt <= T0 * NS);
-	assert_int_equal(policy_refund(st, &u, d.attempt, T0 * NS), 1);
+	assert_int_equal(policy_refund(st, &u, "sshd", d.attempt, T0 * NS), 1);
 	assert_int_equal(store_count_get(st, &u, &c), 1);
 	assert_true(c.fail[c.nfail - 1] <= T0 * NS);
 	/* They age out from now, like any failure. */
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.10",
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.10",
 	    T0 + 601, &d), AB_PASS);
 	assert_int_equal(d.failures, 1);
 }
@@ -416,11 +431,11 @@ clock_steps_a_day(void **state)
 	struct ab_ban b;
 	struct ab_addr h = A("198.51.100.11");
 
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11", T0, &d),
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.11", T0, &d),
 	    AB_PASS);
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11", T0 + 1,
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.11", T0 + 1,
 	    &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11", T0 + 2,
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.11", T0 + 2,
 	    &d), AB_BANNED);
 	/* A day back: still a one-hour ban, not 25 hours. */
 	assert_int_equal(policy_find_ban(st, &h, T0 - DAY, &b, NULL, NULL,
@@ -430,7 +445,7 @@ clock_steps_a_day(void **state)
 	assert_int_equal(policy_find_ban(st, &h, T0 - DAY + 3601, &b, NULL,
 	    NULL, NULL), 0);
 	/* A day forward from the start: no ban, and a fresh window. */
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.11",
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.11",
 	    T0 + DAY, &d), AB_PASS);
 	assert_int_equal(d.failures, 1);
 }
@@ -446,14 +461,101 @@ clock_prune_sets_right(void **state)
 	struct ab_addr u = A("198.51.100.12");
 	size_t nb = 0, nc = 0;
 
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.12",
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.12",
 	    T0 + 30 * DAY, &d), AB_PASS);
-	assert_int_equal(verdict(st, policy_attempt, "198.51.100.12",
+	assert_int_equal(verdict(st, attempt_sshd, "198.51.100.12",
 	    T0 + 30 * DAY + 1, &d), AB_BANNED);
 	assert_int_equal(policy_prune(st, T0, &nb, &nc), 0);
 	assert_int_equal(store_ban_get(st, &u, &b), 1);
 	assert_int_equal(b.start, T0);
 	assert_int_equal(b.until, T0 + 3600);
+}
+
+static const struct ab_service_stat *
+svc_find(const struct ab_service_stat *v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	fail_msg("no figures for service %s", name);
+	return NULL;
+}
+
+/*
+ * Each failure and each auto ban is recorded with the PAM service it came
+ * through, and each service keeps its figures: hosts failing now, failures
+ * in all (a good login's attempt refunded), bans now and in all.  Bans
+ * are per host: a host banned through one service is refused through
+ * every other.
+ */
+static void
+services_figures(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st = open_with(f, 3, 600, 3600);
+	struct ab_service_stat *v;
+	struct ab_decision d;
+	struct ab_addr h, m = A("198.51.100.0/24");
+	struct ab_ban b;
+	const struct ab_service_stat *s;
+	int64_t good;
+	size_t n;
+	int i;
+
+	/* A: two attempts on sshd, the second a good login (refunded). */
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.1", T0, &d),
+	    AB_PASS);
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.1", T0 + 1, &d),
+	    AB_PASS);
+	good = d.attempt;
+	assert_int_equal(addr_parse("203.0.113.1", &h), 0);
+	assert_int_equal(policy_refund(st, &h, "sshd", good, (T0 + 2) * NS),
+	    1);
+	/* B: one failure on dovecot. */
+	assert_int_equal(addr_parse("203.0.113.2", &h), 0);
+	assert_int_equal(policy_attempt(st, &h, "dovecot", T0 * NS, &d), 0);
+	assert_int_equal(d.verdict, AB_PASS);
+	/* C: three on dovecot, the fourth banned; then refused on sshd. */
+	assert_int_equal(addr_parse("203.0.113.3", &h), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(policy_attempt(st, &h, "dovecot",
+		    (T0 + i) * NS, &d), 0);
+		assert_int_equal(d.verdict, AB_PASS);
+	}
+	assert_int_equal(policy_attempt(st, &h, "dovecot", (T0 + 3) * NS, &d),
+	    0);
+	assert_int_equal(d.verdict, AB_BANNED);
+	assert_string_equal(d.ban.service, "dovecot");
+	assert_int_equal(verdict(st, attempt_sshd, "203.0.113.3", T0 + 4, &d),
+	    AB_REFUSE);
+	/* A manual ban belongs to no service. */
+	assert_int_equal(policy_ban_manual(st, &m, 600, 0, T0, &b), 0);
+	assert_string_equal(b.service, "");
+
+	assert_int_equal(policy_services(st, T0 + 10, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "dovecot");	/* sorted */
+	s = svc_find(v, n, "sshd");
+	assert_int_equal(s->failed_now, 1);
+	assert_int_equal(s->failed_total, 1);
+	assert_int_equal(s->banned_now, 0);
+	assert_int_equal(s->banned_total, 0);
+	s = svc_find(v, n, "dovecot");
+	assert_int_equal(s->failed_now, 2);
+	assert_int_equal(s->failed_total, 4);
+	assert_int_equal(s->banned_now, 1);
+	assert_int_equal(s->banned_total, 1);
+	free(v);
+	/* The window passes and the ban ends: only the totals remain. */
+	assert_int_equal(policy_services(st, T0 + 7200, &v, &n), 0);
+	s = svc_find(v, n, "dovecot");
+	assert_int_equal(s->failed_now, 0);
+	assert_int_equal(s->banned_now, 0);
+	assert_int_equal(s->failed_total, 4);
+	assert_int_equal(s->banned_total, 1);
+	free(v);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
@@ -478,6 +580,7 @@ main(void)
 		T(clock_back_typos),
 		T(clock_steps_a_day),
 		T(clock_prune_sets_right),
+		T(services_figures),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

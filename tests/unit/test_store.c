@@ -543,7 +543,7 @@ versioned_records(void **state)
 	struct fixture *f = *state;
 	struct ab_store *st = fixture_store(f);
 	uint8_t key[6] = { 4, 32, 203, 0, 113, 50 };
-	uint8_t rec[sizeof(struct ban_v1) + 16], back[256];
+	uint8_t rec[sizeof(struct ban_v1) + AB_SERVICE_MAX + 16], back[256];
 	struct ban_v1 v;
 	struct ab_addr h = A("203.0.113.50"), p = A("203.0.113.50");
 	struct ab_ban b;
@@ -552,30 +552,53 @@ versioned_records(void **state)
 	uint32_t fmt = 2;
 
 	put_ban(st, "203.0.113.1", t, t + 1);	/* creates the store */
-	/* A later version's record: v1 fields first, more bytes after. */
+	/* A later version's record: v1 fields, v2's service, more bytes. */
 	memset(&v, 0, sizeof(v));
-	v.version = 2;
+	memset(rec, 0, sizeof(rec));
+	v.version = 3;
 	v.origin = AB_ORIGIN_AUTO;
 	v.nbans = 3;
 	v.failures = 5;
 	v.start = t;
 	v.until = t + 600;
 	memcpy(rec, &v, sizeof(v));
-	memset(rec + sizeof(v), 0xab, 16);
+	memcpy(rec + sizeof(v), "dovecot", 7);
+	memset(rec + sizeof(v) + AB_SERVICE_MAX, 0xab, 16);
 	raw_put(bans, "bans", key, sizeof(key), rec, sizeof(rec));
 	/* plens for /32 already counts the first record */
 	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
 	assert_int_equal(b.nbans, 3);
 	assert_int_equal(b.failures, 5);
 	assert_int_equal(b.until, t + 600);
+	assert_string_equal(b.service, "dovecot");
 	/* Today's writer keeps the version byte and the unknown tail. */
 	assert_int_equal(store_ban_update(st, &p, extend_cb, NULL), 0);
 	assert_int_equal(raw_get(bans, "bans", key, sizeof(key), back,
 	    sizeof(back)), (int)sizeof(rec));
-	assert_int_equal(back[0], 2);
-	assert_memory_equal(back + sizeof(v), rec + sizeof(v), 16);
+	assert_int_equal(back[0], 3);
+	assert_memory_equal(back + sizeof(v) + AB_SERVICE_MAX,
+	    rec + sizeof(v) + AB_SERVICE_MAX, 16);
 	memcpy(&v, back, sizeof(v));
 	assert_int_equal(v.until, t + 700);
+	/* A version 1 record (no service) is read, and written as 2. */
+	memset(&v, 0, sizeof(v));
+	v.version = 1;
+	v.nbans = 1;
+	v.start = t;
+	v.until = t + 600;
+	raw_put(bans, "bans", key, sizeof(key), &v, sizeof(v));
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_string_equal(b.service, "");
+	assert_int_equal(store_ban_update(st, &p, extend_cb, NULL), 0);
+	assert_int_equal(raw_get(bans, "bans", key, sizeof(key), back,
+	    sizeof(back)), (int)(sizeof(v) + AB_SERVICE_MAX));
+	assert_int_equal(back[0], 2);
+	/* A service name that is not one is read as none. */
+	memcpy(back + sizeof(v), "ss h\n", 5);
+	raw_put(bans, "bans", key, sizeof(key), back, sizeof(v) +
+	    AB_SERVICE_MAX);
+	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
+	assert_string_equal(b.service, "");
 	/* A record too short for v1 is ignored with a message, not trusted. */
 	raw_put(bans, "bans", key, sizeof(key), "\x01\x02", 2);
 	logbuf_reset(&f->lb);
@@ -626,6 +649,7 @@ versioned_counts(void **state)
 		uint16_t hdr_len;
 		uint32_t nsucc;
 		int64_t last_success;
+		char service[AB_SERVICE_MAX];
 		uint8_t extra[8];
 		int64_t fail[2];
 	} __attribute__((packed)) r;
@@ -637,9 +661,10 @@ versioned_counts(void **state)
 
 	assert_int_equal(add_fail(st, "203.0.113.1", t), 0);
 	memset(&r, 0, sizeof(r));
-	r.version = 2;
+	r.version = 3;
 	r.nfail = 2;
-	r.hdr_len = 24;		/* 16 of v1, 8 more of a later version */
+	r.hdr_len = 56;		/* 48 of v2, 8 more of a later version */
+	memcpy(r.service, "imap", 4);
 	r.nsucc = 1;
 	memset(r.extra, 0xcd, sizeof(r.extra));
 	r.fail[0] = t - 2;
@@ -648,11 +673,12 @@ versioned_counts(void **state)
 	assert_int_equal(store_count_get(st, &u, &c), 1);
 	assert_int_equal(c.nfail, 2);
 	assert_int_equal(c.fail[1], t - 1);
+	assert_string_equal(c.service, "imap");
 	assert_int_equal(add_fail(st, "203.0.113.60", t), 0);
 	assert_int_equal(raw_get(counts, "counts", key, sizeof(key), back,
-	    sizeof(back)), 24 + 3 * 8);
-	assert_int_equal(back[0], 2);
-	assert_memory_equal(back + 16, r.extra, sizeof(r.extra));
+	    sizeof(back)), 56 + 3 * 8);
+	assert_int_equal(back[0], 3);
+	assert_memory_equal(back + 48, r.extra, sizeof(r.extra));
 }
 
 static void
@@ -877,7 +903,7 @@ count_worker(void *arg)
 
 		snprintf(a, sizeof(a), "2001:db8:%x::%x", u, i);
 		h = A(a);
-		if (policy_fail(st, &h, t + i, &d) != 0 || d.verdict != AB_PASS)
+		if (policy_fail(st, &h, "sshd", t + i, &d) != 0 || d.verdict != AB_PASS)
 			w->errors++;
 	}
 	store_close(st);

@@ -110,7 +110,7 @@ use_store(struct fixture *f)
 
 	rc = policy_find_ban(st, &h, now_s(), &b, &u, &b, NULL);
 	(void)store_check(st);
-	(void)policy_attempt(st, &h, now_s() * NS, &d);
+	(void)policy_attempt(st, &h, "sshd", now_s() * NS, &d);
 	(void)policy_prune(st, now_s(), NULL, NULL);
 	return rc;
 }
