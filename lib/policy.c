@@ -27,11 +27,7 @@
  *    honest login.  A step forward ends bans and ages failures early, by
  *    the step.
  */
-#define _GNU_SOURCE
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 

@@ -527,7 +527,7 @@ store_ban_foreach(struct ab_store *st, store_ban_iter_fn fn, void *arg)
 {
 	struct ban_walk w = { st, fn, arg, 0, 0 };
 
-	return db_walk(st, BANS, NULL, 0, ban_walk_cb, &w);
+	return db_walk(st, BANS, 0, NULL, 0, ban_walk_cb, &w);
 }
 
 int
@@ -540,12 +540,12 @@ store_ban_foreach_family(struct ab_store *st, int family, int skip_plen,
 	int rc;
 
 	/* Keys sort by family, then prefix length: two ranges around skip. */
-	if ((rc = db_walk(st, BANS, from, sizeof(from), ban_walk_cb, &w)) != 0 ||
+	if ((rc = db_walk(st, BANS, 0, from, sizeof(from), ban_walk_cb, &w)) != 0 ||
 	    (unsigned)skip_plen >= bits)
 		return rc;
 	from[1] = (uint8_t)(skip_plen + 1);
 	w.below = (int)bits + 1;
-	return db_walk(st, BANS, from, sizeof(from), ban_walk_cb, &w);
+	return db_walk(st, BANS, 0, from, sizeof(from), ban_walk_cb, &w);
 }
 
 /* ---- sweeps ------------------------------------------------------------- */

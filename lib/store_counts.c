@@ -169,7 +169,7 @@ store_count_foreach(struct ab_store *st, store_count_iter_fn fn, void *arg)
 {
 	struct count_walk w = { fn, arg };
 
-	return db_walk(st, COUNTS, NULL, 0, count_walk_cb, &w);
+	return db_walk(st, COUNTS, 0, NULL, 0, count_walk_cb, &w);
 }
 
 /* ---- sweeps ------------------------------------------------------------- */

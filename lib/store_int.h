@@ -110,13 +110,14 @@ int db_end(struct db *db, int commit);
 typedef int (*db_walk_fn)(const MDB_val *k, const MDB_val *v, void *arg);
 
 /*
- * Call fn on each key and value of one store's main table, in key order,
- * from the first key >= from (from the start if flen is 0), in one read
- * transaction.  fn returns 0 to go on, DB_WALK_END to stop (db_walk
- * returns 0), or anything else to stop and have db_walk return it.
+ * Call fn on each key and value of one store's main table (its meta table
+ * if meta), in key order, from the first key >= from (from the start if
+ * flen is 0), in one read transaction.  fn returns 0 to go on, DB_WALK_END
+ * to stop (db_walk returns 0), or anything else to stop and have db_walk
+ * return it.
  */
-int db_walk(struct ab_store *st, int which, const void *from, size_t flen,
-    db_walk_fn fn, void *arg);
+int db_walk(struct ab_store *st, int which, int meta, const void *from,
+    size_t flen, db_walk_fn fn, void *arg);
 
 /*
  * A sweep: every record of one store's main table judged in key order,

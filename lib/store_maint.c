@@ -34,8 +34,8 @@
 /* ---- walking and sweeping ----------------------------------------------- */
 
 int
-db_walk(struct ab_store *st, int which, const void *from, size_t flen,
-    db_walk_fn fn, void *arg)
+db_walk(struct ab_store *st, int which, int meta, const void *from,
+    size_t flen, db_walk_fn fn, void *arg)
 {
 	struct db db;
 	MDB_cursor *cur;
@@ -47,7 +47,8 @@ db_walk(struct ab_store *st, int which, const void *from, size_t flen,
 		return 0;
 	if (rc != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(db.txn, db.main, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(db.txn, meta ? db.meta :
+	    db.main, &cur)) != 0) {
 		log_mdb(&db, "cursor", rc);
 		db_end(&db, 0);
 		return mdb_to_ab(rc);
@@ -509,52 +510,45 @@ meta_svc_add(struct db *db, const char *service, int delta)
 	return 0;
 }
 
+struct svc_walk {
+	store_svc_fn fn;
+	void *arg;
+	int bans;
+};
+
+static int
+svc_walk_cb(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct svc_walk *w = arg;
+	char name[AB_SERVICE_MAX], norm[AB_SERVICE_MAX];
+	uint64_t total;
+	size_t n;
+
+	if (k->mv_size < SVC_KEYLEN ||
+	    memcmp(k->mv_data, SVC_KEY, SVC_KEYLEN) != 0)
+		return DB_WALK_END;	/* past the services' keys */
+	n = k->mv_size - SVC_KEYLEN;
+	if (n == 0 || n >= AB_SERVICE_MAX || v->mv_size != sizeof(total))
+		return 0;		/* not ours to read */
+	memcpy(name, (const char *)k->mv_data + SVC_KEYLEN, n);
+	name[n] = '\0';
+	if (ab_service_name(name, norm) != 0 || strcmp(name, norm) != 0)
+		return 0;
+	memcpy(&total, v->mv_data, sizeof(total));
+	return w->fn(name, w->bans, total, w->arg);
+}
+
 int
 store_service_totals(struct ab_store *st, store_svc_fn fn, void *arg)
 {
-	struct db db;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int which, rc, stop = 0;
+	struct svc_walk w = { fn, arg, 1 };
+	int rc;
 
-	for (which = 0; which < 2 && stop == 0; which++) {
-		if ((rc = db_begin(st, which, 0, &db)) < 0)
-			return rc;
-		if (rc == 1)
-			continue;
-		if ((rc = mdb_cursor_open(db.txn, db.meta, &cur)) != 0) {
-			log_mdb(&db, "cursor", rc);
-			db_end(&db, 0);
-			return mdb_to_ab(rc);
-		}
-		k.mv_size = SVC_KEYLEN;
-		k.mv_data = (void *)SVC_KEY;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-		    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			char name[AB_SERVICE_MAX], norm[AB_SERVICE_MAX];
-			uint64_t total;
-			size_t n;
-
-			if (k.mv_size < SVC_KEYLEN ||
-			    memcmp(k.mv_data, SVC_KEY, SVC_KEYLEN) != 0)
-				break;
-			n = k.mv_size - SVC_KEYLEN;
-			if (n == 0 || n >= AB_SERVICE_MAX ||
-			    v.mv_size != sizeof(total))
-				continue;	/* not ours to read */
-			memcpy(name, (const char *)k.mv_data + SVC_KEYLEN, n);
-			name[n] = '\0';
-			if (ab_service_name(name, norm) != 0 ||
-			    strcmp(name, norm) != 0)
-				continue;
-			memcpy(&total, v.mv_data, sizeof(total));
-			if ((stop = fn(name, which == BANS, total, arg)) != 0)
-				break;
-		}
-		mdb_cursor_close(cur);
-		db_end(&db, 0);
-	}
-	return stop;
+	if ((rc = db_walk(st, BANS, 1, SVC_KEY, SVC_KEYLEN, svc_walk_cb,
+	    &w)) != 0)
+		return rc;
+	w.bans = 0;
+	return db_walk(st, COUNTS, 1, SVC_KEY, SVC_KEYLEN, svc_walk_cb, &w);
 }
 
 /* ---- ownership ---------------------------------------------------------- */
