@@ -128,10 +128,11 @@ cmd_list(struct bh *bh, int argc, char **argv)
 
 			if (end == 0)
 				continue;
-			json_array_append_new(jb, json_pack("{s:s, s:s, s:i, "
-			    "s:I, s:I, s:I, s:i}", "prefix", addr_format(&b->prefix,
-			    a, sizeof(a)), "origin", b->origin == AB_ORIGIN_MANUAL ?
-			    "manual" : "auto", "failures", (int)b->failures,
+			json_array_append_new(jb, json_pack("{s:s, s:s, s:s, "
+			    "s:i, s:I, s:I, s:I, s:i}", "prefix",
+			    addr_format(&b->prefix, a, sizeof(a)), "origin",
+			    b->origin == AB_ORIGIN_MANUAL ? "manual" : "auto",
+			    "service", b->service, "failures", (int)b->failures,
 			    "started", (json_int_t)b->start, "until",
 			    (json_int_t)end, "left", (json_int_t)(end - l.now),
 			    "times_banned", (int)b->nbans));
@@ -168,12 +169,13 @@ cmd_list(struct bh *bh, int argc, char **argv)
 		if (end == 0)
 			continue;
 		if (shown++ == 0)
-			printf("%-30s %-6s %8s  %-19s  %-10s %5s\n", "PREFIX",
-			    "ORIGIN", "FAILURES", "STARTED", "LEFT", "BANS");
-		printf("%-30s %-6s %8u  %-19s  %-10s %5u\n",
+			printf("%-30s %-6s %-12s %8s  %-19s  %-10s %5s\n",
+			    "PREFIX", "ORIGIN", "SERVICE", "FAILURES", "STARTED",
+			    "LEFT", "BANS");
+		printf("%-30s %-6s %-12s %8u  %-19s  %-10s %5u\n",
 		    addr_format(&b->prefix, a, sizeof(a)),
 		    b->origin == AB_ORIGIN_MANUAL ? "manual" : "auto",
-		    b->failures, bh_fmt_time(b->start, t, sizeof(t)),
+		    b->service[0] != '\0' ? b->service : "-", b->failures, bh_fmt_time(b->start, t, sizeof(t)),
 		    ab_fmt_duration(end - l.now, left, sizeof(left)),
 		    b->nbans);
 	}

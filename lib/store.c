@@ -57,6 +57,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +460,59 @@ db_check_format(struct db *db)
 	return 0;
 }
 
+/*
+ * The map a writer asks for.  Mapping takes address space, not memory, so
+ * a writer maps the configured mapsize to grow into; but a host process
+ * may run under an address-space limit (Dovecot's auth worker: vsz_limit,
+ * 256 MB by default), where a 1 GB map fails with ENOMEM and the module
+ * could not count at all.  There, when mapsize is more than an eighth of
+ * the limit, the writer maps what the file holds plus MAP_ROOM, and
+ * db->fitted says so: filling that map is the limit's doing, not a full
+ * store, and must not make room by dropping records (db_full).
+ */
+#define MAP_ROOM	((size_t)16 << 20)
+
+static size_t
+writer_mapsize(struct db *db, const struct stat *sb)
+{
+	size_t want = db->st->cfg->mapsize, fit;
+	struct rlimit rl;
+
+	db->fitted = 0;
+	if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    want <= rl.rlim_cur / 8)
+		return want;
+	fit = ((size_t)sb->st_size + MAP_ROOM + (1 << 20) - 1) &
+	    ~(((size_t)1 << 20) - 1);
+	if (fit >= want)
+		return want;
+	db->fitted = 1;
+	return fit;
+}
+
+/*
+ * After a write that found its map full: in a fitted map (above), a
+ * message naming the limit and -ENOMEM, so that nothing is dropped to make
+ * room; otherwise rc as it was.
+ */
+int
+db_full(struct db *db, int rc)
+{
+	struct rlimit rl;
+
+	if (rc != AB_EFULL || !db->fitted)
+		return rc;
+	if (getrlimit(RLIMIT_AS, &rl) != 0)
+		rl.rlim_cur = 0;
+	ab_logf(db->st->log, LOG_ERR, "%s %s: this process may map only "
+	    "%llu MiB (its address-space limit, RLIMIT_AS), too little for "
+	    "the store to grow: raise the limit (Dovecot: vsz_limit of "
+	    "service auth-worker)", store_what(db->which),
+	    store_epath(db->st, db->which),
+	    (unsigned long long)(rl.rlim_cur >> 20));
+	return -ENOMEM;
+}
+
 int
 db_begin(struct ab_store *st, int which, int write, struct db *db)
 {
@@ -518,11 +572,12 @@ again:
 	 * A reader maps only the committed data: LMDB raises a map size below
 	 * it to the data's size (last page + 1), and under our shared lock no
 	 * writer can add pages while it reads.  Writers get the configured
-	 * size, to grow into.
+	 * size to grow into, or less in a process whose address space is
+	 * limited (writer_mapsize).
 	 */
 	if (db->env == NULL && ((rc = mdb_env_create(&db->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(db->env, write ? st->cfg->mapsize :
-	    READ_MAPSIZE)) != 0 ||
+	    (rc = mdb_env_set_mapsize(db->env, write ? writer_mapsize(db,
+	    &sb) : READ_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(db->env, 3)) != 0)) {
 		log_mdb(db, "create environment", rc);
 		rc = mdb_to_ab(rc);

@@ -458,6 +458,7 @@ store_ban_update_many(struct ab_store *st, const struct ab_addr *prefixes,
 		rc = db_end(&db, 1);
 	else
 		db_end(&db, 0);
+	rc = db_full(&db, rc);
 	if (db.over)
 		store_make_room(st, BANS);
 	if (rc == AB_EFULL)

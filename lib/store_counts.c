@@ -4,6 +4,7 @@
  * function here is one short transaction; the rules that fill a record
  * are policy.c's callbacks.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -69,9 +70,9 @@ store_count_update_many(struct ab_store *st, const struct ab_addr *units,
 	for (i = 0; i < n && rc == 0; i++)
 		rc = count_update_txn(&db, &units[i], fn, arg);
 	if (rc == 0)
-		return db_end(&db, 1);
+		return db_full(&db, db_end(&db, 1));
 	db_end(&db, 0);
-	return rc;
+	return db_full(&db, rc);
 }
 
 int
@@ -94,6 +95,8 @@ store_count_update(struct ab_store *st, const struct ab_addr *unit,
 			rc = db_end(&db, 1);
 		else
 			db_end(&db, 0);
+		if ((rc = db_full(&db, rc)) == -ENOMEM)
+			break;
 		if (db.over || rc == AB_EFULL)
 			store_make_room(st, COUNTS);
 		if (rc != AB_EFULL)

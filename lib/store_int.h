@@ -34,6 +34,7 @@ struct kept_env {
 	dev_t dir_dev;
 	ino_t dir_ino;
 	size_t mapsize;
+	int fitted;		/* its map was fitted (db_begin) */
 };
 
 struct ab_keep {
@@ -76,6 +77,7 @@ struct db {
 	uint64_t seq;
 	struct meta_plens pl;
 	int over;		/* set by db_end: the store needs room */
+	int fitted;		/* a writer's map fitted under RLIMIT_AS */
 };
 
 /* Lock bytes of a data file (store.c explains them). */
@@ -83,6 +85,9 @@ struct db {
 #define LOCK_GATE	1
 
 /* ---- store.c ---- */
+
+/* AB_EFULL in a map fitted under an address-space limit: -ENOMEM. */
+int db_full(struct db *db, int rc);
 
 /* The store's name in messages ("ban store") and its escaped directory. */
 const char *store_what(int which);

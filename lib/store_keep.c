@@ -89,6 +89,7 @@ kept_take(struct db *db)
 	}
 	db->fd = e->fd;
 	db->env = e->env;
+	db->fitted = e->fitted;
 	db->kept = 1;
 	e->fd = -1;
 	e->env = NULL;
@@ -131,6 +132,7 @@ kept_put(struct db *db)
 	e->dir_dev = st->dirsb[db->which].st_dev;
 	e->dir_ino = st->dirsb[db->which].st_ino;
 	e->mapsize = st->cfg->mapsize;
+	e->fitted = db->fitted;
 	db->fd = -1;
 	db->env = NULL;
 	db->kept = 0;

@@ -134,6 +134,9 @@ EOF
 		sed -i 's/^\(auth.*pam_unix\.so.*\)$/\1 nodelay/' \
 		    "$E/etc/pam.d/common-auth"
 	fi
+	if [ -n "${E_DOVECOT:-}" ]; then
+		dovecot_setup || return 1
+	fi
 	mkdir -p "$E/home"
 	unshare --mount --propagation private bash -c "
 		mount --bind '$E/etc' /etc &&
@@ -174,6 +177,7 @@ mkdir -m 0755 /run/sshd
 export SINK_AUTHLOG="$E/auth.log" SINK_TIMES="$E/syslog.times"
 devlog_mount "$E/syslog"
 echo "\$DEVLOG_SINK" >"$E/sink.pid"
+[ -s "$E/dovecot.conf" ] && /usr/sbin/dovecot -F -c "$E/dovecot.conf" &
 exec /usr/sbin/sshd -D $logflag -f "$E/sshd_config"
 EOF
 	chmod 0755 "$E/run-sshd.sh"
@@ -183,6 +187,78 @@ EOF
 		bh_start || return 1
 	fi
 	sshd_start || return 1
+}
+
+# dovecot_setup (E_DOVECOT=1): Debian's Dovecot as a second PAM service,
+# IMAP on port 143 of the server's addresses, passdb pam with the stock
+# service name "dovecot", whose stack (in the private /etc) has the autoban
+# line on top and a counter below it writing to $E/checked-imap.  Its
+# own brake (anvil's auth penalty and the 2 s failure delay) is off, so
+# that only autoban stops a brute force.  It starts with sshd, in sshd's
+# namespaces, and logs to $E/dovecot.log.
+dovecot_setup() {
+	: >"$E/checked-imap"
+	chmod 0600 "$E/checked-imap"
+	cat >"$E/count-imap.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$PAM_RHOST" >>"$E/checked-imap"
+exit 0
+EOF
+	chmod 0755 "$E/count-imap.sh"
+	mkdir -p "$E/dovecot-state"
+	{
+		echo "#%PAM-1.0"
+		echo "auth requisite $E_MODULE conf=$E/autoban.conf${E_IMAP_ARGS:+ $E_IMAP_ARGS}"
+		echo "auth optional pam_exec.so quiet $E/count-imap.sh"
+		echo "@include common-auth"
+		echo "@include common-account"
+		echo "@include common-session"
+	} >"$E/etc/pam.d/dovecot"
+	cat >"$E/dovecot.conf" <<EOF
+protocols = imap
+listen = $E_SERVER4, $E_SERVER6
+base_dir = /run/dovecot
+state_dir = $E/dovecot-state
+log_path = $E/dovecot.log
+auth_verbose = yes
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_location = maildir:~/Maildir
+passdb {
+  driver = pam
+  args = dovecot
+}
+userdb {
+  driver = passwd
+}
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+EOF
+}
+
+# imap_open SRC: a TCP connection from SRC to Dovecot completes within 1 s.
+imap_open() {
+	port_open "$1" "${2:-$E_SERVER4}" 143
+}
+
+# imap SRC PASSWORD...: one IMAP connection from SRC, one LOGIN per
+# password; prints "logged-in N", "denied N" or "closed N" (N: LOGINs
+# answered).
+imap() {
+	local src=$1
+	shift
+	ip netns exec "$NS_cli" python3 "$E_TOP/tests/e2e/imaptry.py" \
+	    "$src" "$E_SERVER4" "${E_LOGIN:-$E_USER}" "$@"
+}
+
+# checked_imap SRC: how many IMAP passwords from SRC reached the check.
+checked_imap() {
+	grep -cxF -- "$1" "$E/checked-imap"
 }
 
 bh() {	# banhelper in the server namespace with the test config
@@ -270,17 +346,18 @@ for i in range(int(sys.argv[1]) - 1):
 	echo "$E_PASS" >>"$E/passwords.txt"
 }
 
-# port_open SRC: a TCP connection from SRC to sshd completes within 1 s.
+# port_open SRC [DST [PORT]]: a TCP connection from SRC to sshd (or PORT)
+# completes within 1 s.
 port_open() {
-	ip netns exec "$NS_cli" python3 - "$1" "${2:-$E_SERVER4}" <<'EOF'
+	ip netns exec "$NS_cli" python3 - "$1" "${2:-$E_SERVER4}" "${3:-22}" <<'EOF'
 import socket, sys
-src, dst = sys.argv[1], sys.argv[2]
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 fam = socket.AF_INET6 if ":" in src else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM)
 s.settimeout(1)
 s.bind((src, 0))
 try:
-    s.connect((dst, 22))
+    s.connect((dst, port))
 except OSError:
     sys.exit(1)
 sys.exit(0)

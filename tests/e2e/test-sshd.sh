@@ -121,7 +121,7 @@ env_wait 1 dropped 2001:db8::20 $E_SERVER6
 tap_ok $? "another address in the same /64 (2001:db8::20) is dropped too"
 tap_ok "$(port_open 2001:db8:0:1::30 $E_SERVER6; echo $?)" \
     "while an IPv6 source in another /64 (2001:db8:0:1::30) still connects"
-tap_like "$(bh list)" "2001:db8::/64 +auto +4" "the ban is on 2001:db8::/64"
+tap_like "$(bh list)" "2001:db8::/64 +auto +sshd +4" "the ban is on 2001:db8::/64, made by sshd's failures"
 
 # --- log injection: text in the username never bans its address ------------------
 for i in 1 2 3 4 5; do

@@ -135,17 +135,23 @@ d = json.load(sys.stdin)
 b = {x["prefix"]: x for x in d["bans"]}
 c = {x["prefix"]: x for x in d["counting"]}
 a = b["203.0.113.45"]
-assert set(a) == {"prefix", "origin", "failures", "started", "until", "left",
-                  "times_banned"}, sorted(a)
+assert set(a) == {"prefix", "origin", "service", "failures", "started",
+                  "until", "left", "times_banned"}, sorted(a)
 assert a["origin"] == "auto" and a["failures"] == 3 and a["times_banned"] == 1
+assert a["service"] == "svc", a
 assert 3590 <= a["left"] <= 3600 and a["until"] - a["started"] == 3600
 assert b["198.51.100.20"]["origin"] == "manual"
+assert b["198.51.100.20"]["service"] == "", b
 h = c["203.0.113.44"]
 assert set(h) == {"prefix", "failures", "last_failure", "successes",
                   "last_success"}, sorted(h)
 assert h["failures"] == 2 and h["successes"] == 0
 print("ok")' 2>&1)
 tap_is "$chk" ok "list --json: stable fields and the right values"
+tap_like "$(bh list)" "203\.0\.113\.45 +auto +svc +3 " \
+    "list: the service whose failures made a ban, beside its origin"
+tap_like "$(bh list)" "198\.51\.100\.20 +manual +- " \
+    "a manual ban has no service"
 json=$(bh status --json)
 chk=$(printf '%s' "$json" | python3 -c '
 import json, sys

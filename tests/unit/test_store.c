@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static int64_t
@@ -1035,6 +1037,83 @@ writers_do_not_starve(void **state)
 	assert_int_equal(bad, 0);
 }
 
+#ifndef __SANITIZE_ADDRESS__
+/*
+ * Under an address-space limit (Dovecot's auth worker runs with
+ * vsz_limit = 256 MB), a writer still counts: its map is fitted to the
+ * file, not the configured 1 GB.  When the fitted map fills, the write
+ * fails with a message naming the limit, and nothing already counted is
+ * dropped to make room.  (Not in the ASan build: its shadow memory needs
+ * terabytes of address space, so no such limit can be set there.)
+ */
+static int
+limited_child(struct fixture *f)
+{
+	struct rlimit rl;
+	struct ab_counter c;
+	unsigned long pages = 0;
+	FILE *fp;
+	struct ab_addr *many, first = A("203.0.113.9");
+	int64_t t = now_s() * NS;
+	size_t i, n = 400000;
+
+	if ((many = calloc(n, sizeof(*many))) == NULL)
+		return 10;
+	for (i = 0; i < n; i++) {
+		many[i].family = 6;
+		many[i].plen = 64;
+		memcpy(many[i].a, "\x20\x01\x0d\xb8", 4);
+		many[i].a[4] = (uint8_t)(i >> 16);
+		many[i].a[5] = (uint8_t)(i >> 8);
+		many[i].a[6] = (uint8_t)i;
+	}
+	/* What this process has mapped, and 192 MB more (as Dovecot's
+	 * worker: some tens of MB used of its 256). */
+	if ((fp = fopen("/proc/self/statm", "r")) == NULL ||
+	    fscanf(fp, "%lu", &pages) != 1)
+		return 11;
+	fclose(fp);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)pages * 4096 + ((rlim_t)192 << 20);
+	if (setrlimit(RLIMIT_AS, &rl) != 0)
+		return 11;
+	if (add_fail(f->st, "203.0.113.9", t) != 0)
+		return 12;		/* a 1 GB map would fail: ENOMEM */
+	if (store_count_get(f->st, &first, &c) != 1 || c.nfail != 1)
+		return 13;
+	logbuf_reset(&f->lb);
+	if (store_count_update_many(f->st, many, n, addfail_cb, &t) != -ENOMEM)
+		return 14;		/* 400 000 hosts outgrow the fitted map */
+	if (strstr(f->lb.text, "address-space limit, RLIMIT_AS") == NULL)
+		return 15;
+	if (store_count_get(f->st, &first, &c) != 1 || c.nfail != 1)
+		return 16;		/* nothing was dropped */
+	if (add_fail(f->st, "203.0.113.9", t + NS) != 0 ||
+	    store_count_get(f->st, &first, &c) != 1 || c.nfail != 2)
+		return 17;		/* and the next attempt counts */
+	free(many);
+	return 0;
+}
+
+static void
+address_space_limit(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid;
+	int status;
+
+	f->cfg.mapsize = (size_t)1 << 30;	/* the default */
+	fixture_store(f);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(limited_child(f));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+#endif
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
     fixture_teardown)
 
@@ -1061,6 +1140,9 @@ main(void)
 		T(concurrent_processes),
 		T(concurrent_threads),
 		T(writers_do_not_starve),
+#ifndef __SANITIZE_ADDRESS__
+		T(address_space_limit),
+#endif
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
