@@ -29,6 +29,9 @@ struct bh {
 	int daemon;		/* the command is run */
 	int json, all, force;
 	int64_t for_secs;	/* ban --for, 0: bantime */
+	const char *service;	/* report --service */
+	const char *user;	/* report --user */
+	int success;		/* report --success */
 };
 
 /* ---- common.c: leaf helpers, calling nothing else of banhelper ---------- */
@@ -103,5 +106,40 @@ int cmd_status(struct bh *bh, int argc, char **argv);
 int cmd_sync(struct bh *bh, int argc, char **argv);
 int cmd_check(struct bh *bh, int argc, char **argv);
 int cmd_run(struct bh *bh, int argc, char **argv);
+int cmd_report(struct bh *bh, int argc, char **argv);
+
+/* ---- report.c: reports of programs without PAM ----------------------- */
+
+#define REPORT_LINE_MAX	512
+#define REPORT_USER_MAX	64
+
+enum { REPORT_FAIL, REPORT_SUCCESS, REPORT_CHECK };
+
+struct report {
+	int verb;			/* REPORT_FAIL, _SUCCESS, _CHECK */
+	char service[AB_SERVICE_MAX];
+	struct ab_addr host;
+	char user[REPORT_USER_MAX + 1];	/* only logged */
+};
+
+enum { REPORT_COUNTED = 1, REPORT_BANNED = 2, REPORT_REFUSED = 3,
+	REPORT_CLEAR = 4 };
+
+/*
+ * Parse one report line of len bytes (no newline): "fail|success|check
+ * SERVICE ADDR [USER]".  0 and *r, or -1 with the reason in why (nothing
+ * taken).
+ */
+int report_parse(const char *line, size_t len, struct report *r, char *why,
+    size_t n);
+
+/*
+ * Apply r through the policy at now_ns; the reply line (no newline) in
+ * reply.  REPORT_COUNTED, REPORT_BANNED, REPORT_REFUSED, REPORT_CLEAR (a
+ * check of a host not banned), or an AB_E* / -errno error (nothing
+ * changed, reply says so).
+ */
+int report_apply(const struct ab_config *cfg, struct ab_store *st,
+    const struct report *r, int64_t now_ns, char *reply, size_t n);
 
 #endif

@@ -47,6 +47,7 @@
 #include "fw.h"
 #include "privs.h"
 #include "repair.h"
+#include "report_srv.h"
 
 #define PRUNE_EVERY_MS	60000
 
@@ -55,6 +56,7 @@ struct daemon {
 	struct ab_store *st;	/* NULL while it cannot be opened */
 	struct fw *fw;		/* likewise */
 	struct privops *po;	/* takes back a store directory root made */
+	struct report_srv *rs;	/* the report socket */
 	uid_t uid;
 	gid_t gid;
 	int pidfd, sockfd, sigfd;
@@ -517,6 +519,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	if (privs_user(&bh->cfg, &uid, &gid, &bh->log) != 0 ||
 	    store_set_owner(&bh->cfg, uid, gid, &bh->log) != 0 ||
 	    pidfile_take(&d, uid, gid) != 0 || socket_open(&d) != 0 ||
+	    report_srv_open(&d.rs, &bh->cfg, &bh->log) != 0 ||
 	    privops_start(&d.po, &bh->cfg, uid, gid, &bh->log) != 0) {
 		rc = BH_ERR;
 		goto out;
@@ -555,9 +558,10 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
 	d.next_prune = mono_ms();
 	while (!stop) {
-		struct pollfd pfd[2] = { { d.sockfd, POLLIN, 0 },
-		    { d.sigfd, POLLIN, 0 } };
-		int n = poll(pfd, 2, poll_timeout(&d));
+		struct pollfd pfd[2 + REPORT_POLLFDS] = { { d.sockfd, POLLIN,
+		    0 }, { d.sigfd, POLLIN, 0 } };
+		int nr = report_srv_pollfds(d.rs, pfd + 2, REPORT_POLLFDS);
+		int n = poll(pfd, 2 + (nfds_t)nr, poll_timeout(&d));
 
 		if (n < 0 && errno != EINTR) {
 			ab_logf(&bh->log, LOG_ERR, "poll: %s", strerror(errno));
@@ -580,6 +584,10 @@ cmd_run(struct bh *bh, int argc, char **argv)
 			if (open_backends(&d) == 0)
 				sync_changes(&d);
 		}
+		/* Reports: a ban one made goes to the kernel at once. */
+		if (nr > 0 && report_srv_handle(d.rs, pfd + 2, nr, n > 0 &&
+		    open_backends(&d) == 0 ? d.st : NULL) && d.fw != NULL)
+			sync_changes(&d);
 		if (mono_ms() >= d.next_tick) {
 			d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
 			tick(&d);
@@ -597,6 +605,7 @@ out:
 		unlink(path);
 		close(d.sockfd);
 	}
+	report_srv_close(d.rs);
 	if (d.pidfd >= 0)
 		close(d.pidfd);
 	if (d.sigfd >= 0)

@@ -20,7 +20,8 @@
 /* Options a command may accept. */
 enum {
 	O_JSON = 1 << 0, O_ALL = 1 << 1, O_FORCE = 1 << 2, O_FOR = 1 << 3,
-	O_SYSLOG = 1 << 4,
+	O_SYSLOG = 1 << 4, O_SERVICE = 1 << 5, O_USER = 1 << 6,
+	O_SUCCESS = 1 << 7,
 };
 
 static const struct command {
@@ -33,9 +34,10 @@ static const struct command {
 } commands[] = {
 	{ "list", cmd_list, O_JSON | O_ALL, 0, 0,
 	    "usage: banhelper list [--all] [--json]\n"
-	    "Active bans: prefix, origin (auto or manual), failures counted, "
-	    "start,\ntime left, times banned.  --all adds the hosts being "
-	    "counted with their\nfailures in the window.  --json prints the "
+	    "Active bans: prefix, origin (auto or manual), the service whose "
+	    "failures made\nit, failures counted, start, time left, times "
+	    "banned.  --all adds the hosts\nbeing counted with their "
+	    "failures in the window.  --json prints\nthe "
 	    "same as JSON (see banhelper(8)).\n" },
 	{ "ban", cmd_ban, O_FORCE | O_FOR, 1, 0,
 	    "usage: banhelper ban ADDR[/LEN]... [--for DURATION] [--force]\n"
@@ -58,6 +60,17 @@ static const struct command {
 	    "figures.  With SERVICE, that service as\nfail2ban-client status "
 	    "JAIL shows a jail: hosts failing now and failures in\nall, bans "
 	    "now and in all, the banned addresses.\n" },
+	{ "report", cmd_report, O_SERVICE | O_USER | O_SUCCESS, 1, 0,
+	    "usage: banhelper report --service NAME [--user USER] [--success] "
+	    "ADDR\n"
+	    "Count one failed login of a program that does not use PAM (a web "
+	    "login, a\ndatabase) from ADDR, through the same policy, store and "
+	    "firewall as the\nmodule: the maxretry-th failure in findtime bans "
+	    "it.  --success records a\ngood login instead.  Loopback and "
+	    "ignoreip are refused, a banned host is not\ncounted.  Prints "
+	    "\"counted ...\", \"banned ...\" or \"refused ...\".  Busy "
+	    "programs use\nthe daemon's socket (runtime_dir/report.sock) "
+	    "instead: see banhelper(8).\n" },
 	{ "check", cmd_check, 0, 0, 1,
 	    "usage: banhelper check\n"
 	    "Read the configuration as banhelper run would, and say what is "
@@ -90,6 +103,9 @@ static const char usage_text[] =
 "                                  ban prefixes (-: one a line from stdin)\n"
 "  unban ADDR[/LEN]... | --all     lift bans and forget their history\n"
 "  status [SERVICE] [--json]       store, firewall, daemon, services at a glance\n"
+"  report --service NAME [--user USER] [--success] ADDR\n"
+"                                  count a failed (good) login of a program\n"
+"                                  without PAM\n"
 "  check                           is the configuration sound? (before a reload)\n"
 "  run [--syslog]                  the daemon, in the foreground\n"
 "  sync                            one full reconcile pass, then exit\n"
@@ -125,6 +141,9 @@ main(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "for", required_argument, NULL, 'F' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "service", required_argument, NULL, 'S' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "success", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd;
@@ -178,7 +197,8 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		unsigned need = c == 'j' ? O_JSON : c == 'a' ? O_ALL :
 		    c == 'f' ? O_FORCE : c == 'F' ? O_FOR : c == 's' ? O_SYSLOG :
-		    0;
+		    c == 'S' ? O_SERVICE : c == 'u' ? O_USER : c == 'k' ?
+		    O_SUCCESS : 0;
 
 		if (c == ':') {
 			bh_err("%s: option %s needs a value", cmd->name,
@@ -209,6 +229,15 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			bh.use_syslog = 1;
+			break;
+		case 'S':
+			bh.service = optarg;
+			break;
+		case 'u':
+			bh.user = optarg;
+			break;
+		case 'k':
+			bh.success = 1;
 			break;
 		case 'F':
 			if (config_parse_duration(optarg, &bh.for_secs) != 0) {

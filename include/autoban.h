@@ -29,6 +29,7 @@
  * (lib/store.c). */
 #define AB_PROC_FD_PREFIX	"/proc/self/fd/"
 #define AB_WAKE_SOCK		"wake.sock"	/* in runtime_dir */
+#define AB_REPORT_SOCK		"report.sock"	/* in runtime_dir: reports */
 #define AB_PID_FILE		"banhelper.pid"	/* in runtime_dir */
 #define AB_ATTEMPT_ENV		"AUTOBAN_ATTEMPT" /* PAM env, one-line mode */
 #define AB_USER			"_autoban"	/* banhelper run's user */
@@ -181,6 +182,8 @@ struct ab_config {
 	int64_t sync_interval;		/* seconds between reconcile ticks */
 	int realtime;			/* daemon at SCHED_FIFO 1 if it can */
 	char user[33];			/* the daemon's own user */
+	char report_group[33];		/* may report besides root; "" none */
+	unsigned report_rate;		/* reports a second per peer uid */
 };
 
 /* Fill cfg with the documented defaults. */

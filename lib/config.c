@@ -40,6 +40,8 @@ config_defaults(struct ab_config *cfg)
 	cfg->sync_interval = 5;
 	cfg->realtime = 1;
 	snprintf(cfg->user, sizeof(cfg->user), "%s", AB_USER);
+	cfg->report_group[0] = '\0';
+	cfg->report_rate = 20;
 }
 
 /* Strict unsigned decimal in [lo, hi]. */
@@ -247,6 +249,8 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 	UINT(ipv4_prefix, 8, 32, "a prefix length from 8 to 32")
 	UINT(ipv6_prefix, 16, 128, "a prefix length from 16 to 128")
 	DURATION(sync_interval, 1)
+	UINT(report_rate, 1, 10000, "a whole number of reports a second, "
+	    "1 to 10000")
 #undef DURATION
 #undef UINT
 
@@ -291,6 +295,15 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 			goto bad_value;
 		}
 		snprintf(dst, AB_PATH_MAX, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "report_group") == 0) {
+		if (value[0] != '\0' && !valid_user(value)) {
+			expect = "a group name such as www-data, or nothing";
+			goto bad_value;
+		}
+		snprintf(cfg->report_group, sizeof(cfg->report_group), "%s",
+		    value);
 		return 0;
 	}
 	if (strcmp(key, "user") == 0) {

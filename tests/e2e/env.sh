@@ -24,6 +24,7 @@ E_SERVER4=192.0.2.1
 E_SERVER6=2001:db8:1::1
 E_USER=tester
 E_PASS='correct horse'
+E_WEBPASS='battery staple'
 E_PIDS=()
 E_NS=()
 
@@ -137,6 +138,13 @@ EOF
 	if [ -n "${E_DOVECOT:-}" ]; then
 		dovecot_setup || return 1
 	fi
+	# E_WEBLOGIN=1: tests/e2e/weblogin.py, a login form with passwords
+	# of its own (no PAM), on port 8080, as www-data, reporting to the
+	# daemon's socket (the configuration must say report_group = www-data).
+	if [ -n "${E_WEBLOGIN:-}" ]; then
+		: >"$E/weblogin.log"
+		chown www-data "$E/weblogin.log"
+	fi
 	mkdir -p "$E/home"
 	unshare --mount --propagation private bash -c "
 		mount --bind '$E/etc' /etc &&
@@ -178,6 +186,10 @@ export SINK_AUTHLOG="$E/auth.log" SINK_TIMES="$E/syslog.times"
 devlog_mount "$E/syslog"
 echo "\$DEVLOG_SINK" >"$E/sink.pid"
 [ -s "$E/dovecot.conf" ] && /usr/sbin/dovecot -F -c "$E/dovecot.conf" &
+[ -e "$E/weblogin.log" ] && setpriv --reuid=www-data --regid=www-data \
+    --init-groups /usr/bin/python3 "$E_TOP/tests/e2e/weblogin.py" \
+    "$E/run/report.sock" "$E/weblogin.log" "$E_USER" "$E_WEBPASS" \
+    $E_SERVER4 $E_SERVER6 &
 exec /usr/sbin/sshd -D $logflag -f "$E/sshd_config"
 EOF
 	chmod 0755 "$E/run-sshd.sh"
@@ -254,6 +266,18 @@ imap() {
 	shift
 	ip netns exec "$NS_cli" python3 "$E_TOP/tests/e2e/imaptry.py" \
 	    "$src" "$E_SERVER4" "${E_LOGIN:-$E_USER}" "$@"
+}
+
+# web SRC USER PASSWORD: one POST /login to the web form from SRC; prints
+# the HTTP status or "closed".
+web() {
+	ip netns exec "$NS_cli" python3 "$E_TOP/tests/e2e/webtry.py" \
+	    "$1" "$E_SERVER4" "$2" "$3"
+}
+
+# checked_web SRC: how many web passwords from SRC reached the check.
+checked_web() {
+	grep -cxF -- "checked $1" "$E/weblogin.log"
 }
 
 # checked_imap SRC: how many IMAP passwords from SRC reached the check.

@@ -21,7 +21,7 @@ tap_is "$out" "banned 203.0.113.7 for 1h" "ban says what it did"
 t=$(nft_elems "$NS" v4 | awk '$1 == "203.0.113.7" {print $2}')
 tap_ok $(( t >= 3590 && t <= 3600 ? 0 : 1 )) \
     "the element carries the ban's time left as its timeout ($t s)"
-tap_like "$(bh list)" "203\.0\.113\.7 +manual +0  [0-9-]+ [0-9:]+  (1h|59m[0-9]+s) +1" \
+tap_like "$(bh list)" "203\.0\.113\.7 +manual +- +0  [0-9-]+ [0-9:]+  (1h|59m[0-9]+s) +1" \
     "list shows prefix, origin, failures, start, time left, times banned"
 tap_like "$(bh status)" "in sync with the store \(1 elements\)" \
     "status: the kernel matches the store"
@@ -167,7 +167,7 @@ attack 203.0.113.50 4
 # sync_interval is 60 s: only the module's wake-up can be this quick.
 wait_for 1 has_elem "$NS" v4 203.0.113.50
 tap_ok $? "a module ban reaches the kernel without waiting for the reconcile"
-tap_like "$(bh list)" "203\.0\.113\.50 +auto +3 " \
+tap_like "$(bh list)" "203\.0\.113\.50 +auto +svc +3 " \
     "list shows the automatic ban with its 3 failures"
 
 # The daemon keeps one nftables context for its changes; one that fails

@@ -33,7 +33,7 @@ at() {
 	    awk 'NR == 1 {print $2}'
 }
 left() {	# left RHOST: the LEFT column of banhelper list for it, now
-	"$B/banhelper" -c "$t/autoban.conf" list | awk -v h="$1" '$1 == h {print $6}'
+	"$B/banhelper" -c "$t/autoban.conf" list | awk -v h="$1" '$1 == h {print $7}'
 }
 
 # An admin mistypes three times while the clock is 30 days ahead, and is

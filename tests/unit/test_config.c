@@ -107,6 +107,8 @@ every_key(void **state)
 	    "ports = 22 2222\n"
 	    "sync_interval = 30s\n"
 	    "realtime = no\n"
+	    "report_group = www-data\n"
+	    "report_rate = 100\n"
 	    "\n"), 0);
 	assert_int_equal(c->lb.n, 0);
 	assert_int_equal(c->cfg.maxretry, 4);
@@ -127,6 +129,8 @@ every_key(void **state)
 	assert_int_equal(c->cfg.ports[1], 2222);
 	assert_int_equal(c->cfg.sync_interval, 30);
 	assert_int_equal(c->cfg.realtime, 0);
+	assert_string_equal(c->cfg.report_group, "www-data");
+	assert_int_equal(c->cfg.report_rate, 100);
 }
 
 static void
@@ -208,6 +212,10 @@ messages_values(void **state)
 	bad_line(c, "sync_interval = 0", "bad value \"0\" for sync_interval");
 	bad_line(c, "realtime = 1", "bad value \"1\" for realtime: expected "
 	    "yes or no");
+	bad_line(c, "report_group = a b", "bad value \"a b\" for "
+	    "report_group: expected a group name such as www-data, or nothing");
+	bad_line(c, "report_rate = 0", "bad value \"0\" for report_rate: "
+	    "expected a whole number of reports a second, 1 to 10000");
 }
 
 /* A list line with bad items: each is named, the good ones are kept. */
@@ -468,7 +476,8 @@ shipped_file_matches_defaults(void **state)
 	static const char *keys[] = { "maxretry", "findtime", "bantime",
 	    "bantime_increment", "bantime_max", "forget_after", "ignoreip",
 	    "ipv4_prefix", "ipv6_prefix", "on_error", "db", "runtime_dir",
-	    "mapsize", "backend", "ports", "sync_interval", "realtime" };
+	    "mapsize", "backend", "ports", "sync_interval", "realtime",
+	    "report_group", "report_rate" };
 	struct cfix *c = *state;
 	struct ab_config def;
 	char path[600], line[512], text[8192] = "";

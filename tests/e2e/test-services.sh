@@ -1,19 +1,24 @@
 #!/bin/bash
-# test-dovecot.sh - a second real PAM service: Debian's Dovecot (IMAP,
-# passdb pam, service "dovecot", which sets PAM_RHOST to the client's
-# address) beside the real sshd, each with the one autoban line.  The
-# Dovecot line carries its own policy (maxretry=6); sshd's is the file's
-# (maxretry 4).  Failures of one host add up across the two services, and
-# a ban holds for both.
+# test-services.sh - the services an admin exposes besides sshd, each
+# stopped by autoban:
+#  - a second real PAM service: Debian's Dovecot (IMAP, passdb pam, service
+#    "dovecot", which sets PAM_RHOST to the client's address) beside the
+#    real sshd, each with the one autoban line.  The Dovecot line carries
+#    its own policy (maxretry=6); sshd's is the file's (maxretry 4).
+#    Failures of one host add up across the two, and a ban holds for both;
+#  - a program without PAM: a web login form with passwords of its own
+#    (tests/e2e/weblogin.py, run as www-data), reporting to banhelper's
+#    socket as docs/recipes.md shows.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/env.sh"
 
-E=$(mktemp -d "${AB_TMP:-/tmp}/dovecot.XXXXXX")
+E=$(mktemp -d "${AB_TMP:-/tmp}/services.XXXXXX")
 on_exit() {
 	if [ "$TAP_FAILED" -ne 0 ]; then
-		for f in dovecot.log banhelper.log syslog hydra-imap.log; do
+		for f in dovecot.log banhelper.log syslog hydra-imap.log \
+		    weblogin.log; do
 			echo "--- $f" >&2
 			tail -n 15 "$E/$f" >&2 2>/dev/null
 		done
@@ -22,10 +27,11 @@ on_exit() {
 	rm -rf "$E"
 }
 trap on_exit EXIT
-export E_NODELAY=1 E_DOVECOT=1
+export E_NODELAY=1 E_DOVECOT=1 E_WEBLOGIN=1
 export E_IMAP_ARGS="maxretry=6"
-if ! env_up "$E" "maxretry = 4" "bantime = 1h" "sync_interval = 60s" ||
-    ! env_wait 10 imap_open 203.0.113.40; then
+if ! env_up "$E" "maxretry = 4" "bantime = 1h" "sync_interval = 60s" \
+    "report_group = www-data" || ! env_wait 10 imap_open 203.0.113.40 ||
+    ! env_wait 10 grep -q listening "$E/weblogin.log"; then
 	tap_ok 1 "the environment comes up" \
 	    "$(tail -20 "$E"/*.log 2>/dev/null)"
 	tap_done
@@ -116,4 +122,28 @@ import json, sys
 d = json.load(sys.stdin)
 print(d["service"], d["currently_banned"], d["total_banned"])')" "dovecot 2 2" \
     "banhelper status dovecot --json"
+
+# --- a program without PAM: a web login form ----------------------------------------
+tap_is "$(web 203.0.113.23 "$E_USER" "$E_WEBPASS")" 200 \
+    "the web form lets the real user in (its own password, no PAM)"
+for pw in a b c d; do
+	r=$(web 203.0.113.16 "$E_USER" "$pw")
+done
+tap_is "$r" 403 "four wrong web passwords from 203.0.113.16: the fourth bans it (403)"
+tap_is "$(checked_web 203.0.113.16)" 4 "each of the four was checked"
+env_wait 1 dropped 203.0.113.16 "$E_SERVER4" 8080
+tap_ok $? "the kernel drops its connections to the web form within 1 s"
+tap_ok "$(dropped 203.0.113.16; echo $?)" "and to sshd: a ban holds for every service"
+tap_is "$(checked_web 203.0.113.16)" 4 "no fifth password was checked"
+tap_like "$(bh list)" "203\.0\.113\.16 +auto +weblogin +4 " \
+    "banhelper list: the ban, made by the service weblogin"
+tap_like "$(cat "$E/banhelper.log")" "report from uid $(id -u www-data): failure weblogin user tester: banned 203\.0\.113\.16" \
+    "banhelper logs the report with the form's uid (www-data)"
+# With the kernel's drop lifted, the form itself refuses the banned host
+# before its password, by asking first (as behind a reverse proxy).
+ip netns exec "$NS_srv" nft flush ruleset
+tap_is "$(web 203.0.113.16 "$E_USER" "$E_WEBPASS")" 403 \
+    "without the kernel's drop, the form refuses it on autoban's word, even with the right password"
+tap_is "$(checked_web 203.0.113.16)" 4 "without checking that password"
+tap_is "$(web 203.0.113.24 "$E_USER" "$E_WEBPASS")" 200 "the real user still gets in from elsewhere"
 tap_done
