@@ -50,7 +50,8 @@ endif
 
 LIB_SRC	= lib/util.c lib/trust.c lib/addr.c lib/config.c lib/store.c \
 	  lib/store_keep.c lib/store_file.c lib/store_rec.c lib/store_bans.c lib/store_counts.c \
-	  lib/store_maint.c lib/policy.c lib/services.c lib/wake.c
+	  lib/store_maint.c lib/store_allow.c lib/policy.c lib/services.c \
+	  lib/wake.c
 LIB_OBJ	= $(LIB_SRC:%.c=$(B)/obj/%.o)
 
 MOD_SRC	= pam_module/pam_autoban.c
@@ -60,6 +61,7 @@ MODULE	= $(B)/pam_autoban.so
 HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/cmd_list.c banhelper/cmd_status.c banhelper/cmd_ban.c \
 	  banhelper/cmd_report.c banhelper/report.c banhelper/report_srv.c \
+	  banhelper/resolve.c \
 	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \
 	  banhelper/privops.c \
 	  banhelper/fw.c banhelper/fw_partition.c banhelper/fw_nft.c \
@@ -94,7 +96,7 @@ $(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map
 
 $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
 	$(CC) -pie -o $@ $(HELPER_OBJ) $(B)/libautoban.a $(LDHARDEN) \
-	  $(LDFLAGS) -lnftables -lnftnl -lmnl -ljansson -lcap -llmdb
+	  $(LDFLAGS) -lnftables -lnftnl -lmnl -ljansson -lcap -llmdb -lpthread
 
 $(B)/tests/%: tests/unit/%.c $(B)/libautoban.a
 	@mkdir -p $(@D)

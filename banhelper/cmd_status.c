@@ -141,6 +141,51 @@ status_service(struct bh *bh, const char *arg)
 	return BH_OK;
 }
 
+/*
+ * The names in ignoreip as the daemon last resolved them: printed, or
+ * added to j.  Fresh means the module lets them in now.
+ */
+static void
+allowlist(struct ab_store *st, const struct ab_config *cfg, int64_t now,
+    json_t *j, FILE *out)
+{
+	struct ab_addr a[AB_ALLOW_ADDRS_MAX];
+	char s[AB_ADDRSTRLEN], ago[32];
+	size_t i, k, n;
+	int64_t last;
+
+	for (i = 0; i < cfg->nignore_names; i++) {
+		const char *name = cfg->ignore_names[i];
+		int got = store_allow_get(st, name, a, AB_ALLOW_ADDRS_MAX, &n,
+		    &last) == 1;
+		int fresh = got && now <= last + cfg->resolve_interval +
+		    cfg->resolve_keep;
+
+		if (j != NULL) {
+			json_t *ja = json_array();
+
+			for (k = 0; got && k < n; k++)
+				json_array_append_new(ja, json_string(
+				    addr_format(&a[k], s, sizeof(s))));
+			json_array_append_new(j, json_pack("{s:s, s:o, s:I, "
+			    "s:b}", "name", name, "addresses", ja, "resolved",
+			    (json_int_t)(got ? last : 0), "allowed", fresh));
+			continue;
+		}
+		fprintf(out, "%s %s", i == 0 ? "allowlist:" : "          ",
+		    name);
+		for (k = 0; got && k < n; k++)
+			fprintf(out, " %s", addr_format(&a[k], s, sizeof(s)));
+		if (!got)
+			fprintf(out, " not resolved yet (the daemon resolves "
+			    "it)\n");
+		else
+			fprintf(out, " (resolved %s ago%s)\n", ab_fmt_duration(now -
+			    last, ago, sizeof(ago)), fresh ? "" : "; too long "
+			    "ago: no longer allowed");
+	}
+}
+
 static unsigned
 pct(const struct ab_store_part *p)
 {
@@ -157,7 +202,10 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	struct fw_check chk;
 	struct fw *fw = NULL;
 	struct ab_service_stat *svc = NULL;
-	size_t nsvc = 0, i;
+	json_t *jallow;
+	FILE *amf = NULL;
+	char *atext = NULL;
+	size_t nsvc = 0, i, alen = 0;
 	int rc, have_fw = 0, running, broken = 0;
 	long pid;
 	int64_t last;
@@ -181,6 +229,17 @@ cmd_status(struct bh *bh, int argc, char **argv)
 		store_close(st);
 		return BH_ERR;
 	}
+	/* Printed last, but read now, while the store is open. */
+	jallow = bh->json ? json_array() : NULL;
+	if (!bh->json && (amf = open_memstream(&atext, &alen)) == NULL) {
+		bh_err("out of memory");
+		store_close(st);
+		return BH_ERR;
+	}
+	if (!broken)
+		allowlist(st, &bh->cfg, act.now, jallow, amf);
+	if (amf != NULL)
+		fclose(amf);
 	memset(&chk, 0, sizeof(chk));
 	if (!broken && bh_have_net_admin() &&
 	    fw_open(&fw, &bh->cfg, &bh->log) == 0) {
@@ -231,6 +290,8 @@ cmd_status(struct bh *bh, int argc, char **argv)
 				    service_json(&svc[i]));
 			json_object_set_new(root, "services", js);
 		}
+		json_object_set_new(root, "allowlist", json_pack("{s:I, s:o}",
+		    "addresses", (json_int_t)bh->cfg.nignore, "names", jallow));
 		free(svc);
 		bh_print_json(root);
 		return BH_OK;
@@ -278,6 +339,9 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	} else {
 		printf("daemon:    not running\n");
 	}
+	if (atext != NULL)
+		fputs(atext, stdout);
+	free(atext);
 	return BH_OK;
 }
 

@@ -48,6 +48,7 @@
 #include "privs.h"
 #include "repair.h"
 #include "report_srv.h"
+#include "resolve.h"
 
 #define PRUNE_EVERY_MS	60000
 
@@ -57,6 +58,7 @@ struct daemon {
 	struct fw *fw;		/* likewise */
 	struct privops *po;	/* takes back a store directory root made */
 	struct report_srv *rs;	/* the report socket */
+	struct resolver *res;	/* ignoreip host names */
 	uid_t uid;
 	gid_t gid;
 	int pidfd, sockfd, sigfd;
@@ -67,6 +69,7 @@ struct daemon {
 	int64_t last_sync;	/* wall clock: kernel last brought in step */
 	int64_t next_tick;	/* monotonic ms */
 	int64_t next_prune;	/* monotonic ms */
+	int64_t next_resolve;	/* monotonic ms */
 };
 
 static int64_t
@@ -492,6 +495,9 @@ poll_timeout(const struct daemon *d)
 {
 	int64_t ms = d->next_tick - mono_ms();
 
+	if (d->bh->cfg.nignore_names > 0 && d->next_resolve - mono_ms() < ms)
+		ms = d->next_resolve - mono_ms();
+
 	if (ms < 0)
 		return 0;
 	return ms > INT_MAX ? INT_MAX : (int)ms;
@@ -520,6 +526,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	    store_set_owner(&bh->cfg, uid, gid, &bh->log) != 0 ||
 	    pidfile_take(&d, uid, gid) != 0 || socket_open(&d) != 0 ||
 	    report_srv_open(&d.rs, &bh->cfg, &bh->log) != 0 ||
+	    resolver_new(&d.res, &bh->log) != 0 ||
 	    privops_start(&d.po, &bh->cfg, uid, gid, &bh->log) != 0) {
 		rc = BH_ERR;
 		goto out;
@@ -557,11 +564,13 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	}
 	d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
 	d.next_prune = mono_ms();
+	d.next_resolve = mono_ms();
 	while (!stop) {
-		struct pollfd pfd[2 + REPORT_POLLFDS] = { { d.sockfd, POLLIN,
-		    0 }, { d.sigfd, POLLIN, 0 } };
-		int nr = report_srv_pollfds(d.rs, pfd + 2, REPORT_POLLFDS);
-		int n = poll(pfd, 2 + (nfds_t)nr, poll_timeout(&d));
+		struct pollfd pfd[3 + REPORT_POLLFDS] = { { d.sockfd, POLLIN,
+		    0 }, { d.sigfd, POLLIN, 0 }, { resolver_fd(d.res), POLLIN,
+		    0 } };
+		int nr = report_srv_pollfds(d.rs, pfd + 3, REPORT_POLLFDS);
+		int n = poll(pfd, 3 + (nfds_t)nr, poll_timeout(&d));
 
 		if (n < 0 && errno != EINTR) {
 			ab_logf(&bh->log, LOG_ERR, "poll: %s", strerror(errno));
@@ -579,15 +588,23 @@ cmd_run(struct bh *bh, int argc, char **argv)
 		}
 		if (stop)
 			break;
-		if (n > 0 && (pfd[0].revents & POLLIN)) {
+		/* A wake-up, or a resolved name that lifted a ban. */
+		if (n > 0 && (pfd[0].revents & POLLIN || pfd[2].revents &
+		    POLLIN)) {
 			drain(d.sockfd);
+			resolver_drain(d.res);
 			if (open_backends(&d) == 0)
 				sync_changes(&d);
 		}
 		/* Reports: a ban one made goes to the kernel at once. */
-		if (nr > 0 && report_srv_handle(d.rs, pfd + 2, nr, n > 0 &&
+		if (nr > 0 && report_srv_handle(d.rs, pfd + 3, nr, n > 0 &&
 		    open_backends(&d) == 0 ? d.st : NULL) && d.fw != NULL)
 			sync_changes(&d);
+		if (bh->cfg.nignore_names > 0 && mono_ms() >= d.next_resolve) {
+			d.next_resolve = mono_ms() + bh->cfg.resolve_interval *
+			    1000;
+			resolver_start(d.res, &bh->cfg);
+		}
 		if (mono_ms() >= d.next_tick) {
 			d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
 			tick(&d);

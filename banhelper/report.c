@@ -138,6 +138,11 @@ report_apply(const struct ab_config *cfg, struct ab_store *st,
 	}
 	if ((rc = policy_check(st, &r->host, now_ns, &d)) != 0)
 		goto fail;
+	if (d.verdict == AB_IGNORED) {
+		snprintf(reply, n, "refused %s is allowlisted (a name in "
+		    "ignoreip): never counted or banned", a);
+		return REPORT_REFUSED;
+	}
 	if (d.verdict != AB_REFUSE && r->verb == REPORT_CHECK) {
 		snprintf(reply, n, "clear %s is not banned", a);
 		return REPORT_CLEAR;

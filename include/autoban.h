@@ -153,6 +153,9 @@ static inline unsigned addr_bits(const struct ab_addr *a)
 
 #define AB_PATH_MAX		256
 #define AB_IGNORE_MAX		256
+#define AB_IGNORE_NAMES_MAX	8	/* host names in ignoreip */
+#define AB_NAME_MAX		253	/* a DNS name, without the final dot */
+#define AB_ALLOW_ADDRS_MAX	16	/* addresses kept per name */
 #define AB_PORTS_MAX		32
 #define AB_MAXRETRY_MAX		100
 #define AB_DURATION_MAX		(366LL * 86400)	/* longest ban: a year */
@@ -175,6 +178,11 @@ struct ab_config {
 	size_t mapsize;			/* LMDB map size of each store */
 	size_t nignore;
 	struct ab_addr ignore[AB_IGNORE_MAX];
+	/* ignoreip host names: banhelper resolves them (store_allow_*) */
+	size_t nignore_names;
+	char ignore_names[AB_IGNORE_NAMES_MAX][AB_NAME_MAX + 1];
+	int64_t resolve_interval;	/* seconds between resolutions */
+	int64_t resolve_keep;		/* last addresses kept this long */
 	/* banhelper only */
 	int backend;			/* enum ab_backend */
 	size_t nports;
@@ -353,6 +361,20 @@ int store_ban_update_many(struct ab_store *st, const struct ab_addr *prefixes,
 /* Read the durable record at exactly prefix: 1 and *rec, 0 if absent. */
 int store_ban_get(struct ab_store *st, const struct ab_addr *prefix,
     struct ab_ban *rec);
+
+/*
+ * ignoreip host names (store_allow.c): banhelper writes what NAME resolved
+ * to at now (n addresses, at most AB_ALLOW_ADDRS_MAX kept); get reads them
+ * back (1 and *n and *last_ok, 0 if none); match says whether host is one of
+ * the fresh addresses of a name in cfg (1, 0, or an error): fresh until
+ * resolve_interval + resolve_keep after the name last resolved.
+ */
+int store_allow_put(struct ab_store *st, const char *name,
+    const struct ab_addr *a, size_t n, int64_t now);
+int store_allow_get(struct ab_store *st, const char *name, struct ab_addr *a,
+    size_t max, size_t *n, int64_t *last_ok);
+int store_allow_match(struct ab_store *st, const struct ab_config *cfg,
+    const struct ab_addr *host, int64_t now);
 
 /* Same as store_ban_update for the counts record of a unit. */
 typedef int (*store_count_fn)(struct ab_counter *rec, int found, void *arg);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,8 @@ config_defaults(struct ab_config *cfg)
 	snprintf(cfg->user, sizeof(cfg->user), "%s", AB_USER);
 	cfg->report_group[0] = '\0';
 	cfg->report_rate = 20;
+	cfg->resolve_interval = 300;
+	cfg->resolve_keep = 86400;
 }
 
 /* Strict unsigned decimal in [lo, hi]. */
@@ -151,15 +154,64 @@ foreach_item(struct ab_config *cfg, const char *key, const char *value,
 	return rc;
 }
 
+/*
+ * A host name as DNS has them: labels of letters, digits and '-' (not at
+ * either end), 1 to 63 bytes, 253 in all, and a last label that is not all
+ * digits, so that a mistyped address (203.0.113.300) is never taken for a
+ * name.
+ */
+static int
+valid_hostname(const char *s)
+{
+	size_t n = strlen(s), label = 0, i;
+	int digits_only = 1;
+
+	if (n == 0 || n > AB_NAME_MAX)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return 0;
+			if (c == '\0')
+				return !digits_only;
+			label = 0;
+			digits_only = 1;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c == '-' && label > 0)))
+			return 0;
+		if (!(c >= '0' && c <= '9'))
+			digits_only = 0;
+		label++;
+	}
+	return 0;
+}
+
 static int
 add_ignore(struct ab_config *cfg, const char *item)
 {
 	struct ab_addr a;
+	size_t i;
 
-	if (cfg->nignore >= AB_IGNORE_MAX ||
-	    addr_parse_prefix(item, 1, &a) != 0)
+	if (addr_parse_prefix(item, 1, &a) == 0) {
+		if (cfg->nignore >= AB_IGNORE_MAX)
+			return -1;
+		cfg->ignore[cfg->nignore++] = a;
+		return 0;
+	}
+	/* A name: banhelper resolves it; the module never does DNS. */
+	if (!valid_hostname(item))
 		return -1;
-	cfg->ignore[cfg->nignore++] = a;
+	for (i = 0; i < cfg->nignore_names; i++)
+		if (strcasecmp(cfg->ignore_names[i], item) == 0)
+			return 0;
+	if (cfg->nignore_names >= AB_IGNORE_NAMES_MAX)
+		return -1;
+	snprintf(cfg->ignore_names[cfg->nignore_names++], AB_NAME_MAX + 1,
+	    "%s", item);
 	return 0;
 }
 
@@ -249,6 +301,8 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 	UINT(ipv4_prefix, 8, 32, "a prefix length from 8 to 32")
 	UINT(ipv6_prefix, 16, 128, "a prefix length from 16 to 128")
 	DURATION(sync_interval, 1)
+	DURATION(resolve_interval, 1)
+	DURATION(resolve_keep, 0)
 	UINT(report_rate, 1, 10000, "a whole number of reports a second, "
 	    "1 to 10000")
 #undef DURATION
@@ -326,8 +380,9 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 		return 0;
 	}
 	if (strcmp(key, "ignoreip") == 0)
-		return foreach_item(cfg, key, value, add_ignore, "an IP address "
-		    "or ADDR/LEN (at most 256 entries)",
+		return foreach_item(cfg, key, value, add_ignore, "an IP address, "
+		    "ADDR/LEN or a host name (at most 256 addresses and 8 "
+		    "names)",
 		    where_line(loc, sizeof(loc), where, line), log);
 	if (strcmp(key, "ports") == 0)
 		return foreach_item(cfg, key, value, add_port, "a TCP port from "

@@ -239,23 +239,34 @@ messages_lists(void **state)
 	char want[512];
 
 	/*
-	 * Each item alone: a typo, a /129 or a host name among the admin's
-	 * own addresses is named, and the good ones are still kept.
+	 * Each item alone: a typo, a /129 or a mistyped address among the
+	 * admin's own addresses is named, and the good ones are still kept;
+	 * a host name is kept for banhelper to resolve.
 	 */
-	list_line(c, "ignoreip = 192.0.2.1, example.org 198.51.100.0/129,"
-	    "2001:db8::/32", 2);
+	list_line(c, "ignoreip = 192.0.2.1, home.example.org 198.51.100.0/129,"
+	    "2001:db8::/32 203.0.113.300 -x.example.org a..example.org", 4);
 	snprintf(want, sizeof(want), "file %s line 2: ignoreip: bad item "
-	    "\"example.org\": expected an IP address or ADDR/LEN (at most 256 "
-	    "entries) (item ignored, the others kept)", c->path);
+	    "\"203.0.113.300\": expected an IP address, ADDR/LEN or a host "
+	    "name (at most 256 addresses and 8 names) (item ignored, the "
+	    "others kept)", c->path);
 	assert_logged(&c->lb, want);
 	assert_logged(&c->lb, "line 2: ignoreip: bad item \"198.51.100.0/129\"");
+	assert_logged(&c->lb, "bad item \"-x.example.org\"");
+	assert_logged(&c->lb, "bad item \"a..example.org\"");
 	assert_int_equal(c->cfg.nignore, 2);
+	assert_int_equal(c->cfg.nignore_names, 1);
+	assert_string_equal(c->cfg.ignore_names[0], "home.example.org");
 	h = A("192.0.2.1");
 	assert_true(config_is_ignored(&c->cfg, &h));
 	h = A("2001:db8:7::1");
 	assert_true(config_is_ignored(&c->cfg, &h));
 	h = A("198.51.100.1");
 	assert_false(config_is_ignored(&c->cfg, &h));
+	/* At most 8 names; the same name twice is kept once. */
+	list_line(c, "ignoreip = a.example b.example c.example d.example "
+	    "e.example f.example g.example h.example h.example i.example", 1);
+	assert_int_equal(c->cfg.nignore_names, 8);
+	assert_logged(&c->lb, "bad item \"i.example\"");
 	list_line(c, "ports = 22, 70000", 1);
 	assert_logged(&c->lb, "ports: bad item \"70000\": expected a TCP port "
 	    "from 1 to 65535 (at most 32) (item ignored, the others kept)");
@@ -477,7 +488,8 @@ shipped_file_matches_defaults(void **state)
 	    "bantime_increment", "bantime_max", "forget_after", "ignoreip",
 	    "ipv4_prefix", "ipv6_prefix", "on_error", "db", "runtime_dir",
 	    "mapsize", "backend", "ports", "sync_interval", "realtime",
-	    "report_group", "report_rate" };
+	    "report_group", "report_rate", "resolve_interval",
+	    "resolve_keep" };
 	struct cfix *c = *state;
 	struct ab_config def;
 	char path[600], line[512], text[8192] = "";

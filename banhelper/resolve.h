@@ -1,0 +1,23 @@
+/*
+ * resolve.h - resolving the host names in ignoreip (resolve.c).
+ */
+#ifndef RESOLVE_H
+#define RESOLVE_H
+
+#include "autoban.h"
+
+struct resolver;
+
+/* 0 and *r, or -errno. */
+int resolver_new(struct resolver **r, const struct ab_log *log);
+
+/* The fd the daemon polls: readable after a round lifted a ban. */
+int resolver_fd(const struct resolver *r);
+
+/* Start a round in the background with cfg's names, unless one runs. */
+void resolver_start(struct resolver *r, const struct ab_config *cfg);
+
+/* Empty the fd after it polled readable. */
+void resolver_drain(struct resolver *r);
+
+#endif
