@@ -61,7 +61,8 @@ MODULE	= $(B)/pam_autoban.so
 HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/cmd_list.c banhelper/cmd_status.c banhelper/cmd_ban.c \
 	  banhelper/cmd_report.c banhelper/report.c banhelper/report_srv.c \
-	  banhelper/resolve.c \
+	  banhelper/resolve.c banhelper/cmd_import.c banhelper/authlog.c \
+	  banhelper/f2b.c \
 	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \
 	  banhelper/privops.c \
 	  banhelper/fw.c banhelper/fw_partition.c banhelper/fw_nft.c \
@@ -137,8 +138,8 @@ $(B)/bench/timeit: bench/timeit.c
 
 # The fuzz targets (tests/fuzz/fuzz_*.c) built without libFuzzer: driver.c
 # feeds them their corpus, crash inputs kept there included, in every run.
-FUZZ_TARGETS = addr config records store lines report
-FUZZ_LIB_HELPER = banhelper/targets.c banhelper/report.c
+FUZZ_TARGETS = addr config records store lines report authlog
+FUZZ_LIB_HELPER = banhelper/targets.c banhelper/report.c banhelper/authlog.c
 FUZZ_REGRESS = $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 
 $(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(B)/libautoban.a

@@ -107,6 +107,10 @@ int cmd_sync(struct bh *bh, int argc, char **argv);
 int cmd_check(struct bh *bh, int argc, char **argv);
 int cmd_run(struct bh *bh, int argc, char **argv);
 int cmd_report(struct bh *bh, int argc, char **argv);
+int cmd_import(struct bh *bh, int argc, char **argv);
+
+/* f2b.c: banhelper import fail2ban (called by cmd_import). */
+int import_fail2ban(struct bh *bh, int argc, char **argv);
 
 /* ---- report.c: reports of programs without PAM ----------------------- */
 
@@ -141,5 +145,23 @@ int report_parse(const char *line, size_t len, struct report *r, char *why,
  */
 int report_apply(const struct ab_config *cfg, struct ab_store *st,
     const struct report *r, int64_t now_ns, char *reply, size_t n);
+
+/* ---- authlog.c: sshd's past log, for import log --------------------- */
+
+#define AUTHLOG_LINE_MAX	8192
+
+struct authlog_event {
+	struct ab_addr host;
+	int64_t when;			/* seconds since the epoch */
+	unsigned count;			/* "message repeated N times" */
+};
+
+/*
+ * One line of auth.log or journalctl output (no newline), read at now: 1
+ * and *ev for a failed password of sshd, 0 for any other line, -1 for a
+ * line that looks like one but cannot be read (why says what).
+ */
+int authlog_line(const char *line, size_t len, int64_t now,
+    struct authlog_event *ev, char *why, size_t n);
 
 #endif

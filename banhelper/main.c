@@ -71,6 +71,19 @@ static const struct command {
 	    "\"counted ...\", \"banned ...\" or \"refused ...\".  Busy "
 	    "programs use\nthe daemon's socket (runtime_dir/report.sock) "
 	    "instead: see banhelper(8).\n" },
+	{ "import", cmd_import, 0, 1, 0,
+	    "usage: banhelper import log FILE|-\n"
+	    "       banhelper import fail2ban FILE|-\n"
+	    "log: read sshd's past failed passwords from auth.log or "
+	    "journalctl -u ssh\noutput (only sshd's own messages), and count "
+	    "them with their times through\nthe policy: a host with maxretry "
+	    "failures within findtime is banned from\nthen, for what its ban "
+	    "has left now.  Bad lines are named and skipped.\n"
+	    "fail2ban: take over fail2ban's current bans with their time left "
+	    "and print the\nautoban.conf lines for its jails, from the output "
+	    "of fail2ban-client -d and\nfail2ban-client get JAIL banip "
+	    "--with-time, saved in FILE or piped to stdin.\nSee "
+	    "docs/fail2ban.md.\n" },
 	{ "check", cmd_check, 0, 0, 1,
 	    "usage: banhelper check\n"
 	    "Read the configuration as banhelper run would, and say what is "
@@ -106,6 +119,8 @@ static const char usage_text[] =
 "  report --service NAME [--user USER] [--success] ADDR\n"
 "                                  count a failed (good) login of a program\n"
 "                                  without PAM\n"
+"  import log FILE|-               count sshd's past failures from auth.log\n"
+"  import fail2ban FILE|-          take over fail2ban's bans and settings\n"
 "  check                           is the configuration sound? (before a reload)\n"
 "  run [--syslog]                  the daemon, in the foreground\n"
 "  sync                            one full reconcile pass, then exit\n"
