@@ -131,7 +131,7 @@ cmd_list(struct bh *bh, int argc, char **argv)
 			json_array_append_new(jb, json_pack("{s:s, s:s, s:s, "
 			    "s:i, s:I, s:I, s:I, s:i}", "prefix",
 			    addr_format(&b->prefix, a, sizeof(a)), "origin",
-			    b->origin == AB_ORIGIN_MANUAL ? "manual" : "auto",
+			    ab_origin_name(b->origin),
 			    "service", b->service, "failures", (int)b->failures,
 			    "started", (json_int_t)b->start, "until",
 			    (json_int_t)end, "left", (json_int_t)(end - l.now),
@@ -169,12 +169,12 @@ cmd_list(struct bh *bh, int argc, char **argv)
 		if (end == 0)
 			continue;
 		if (shown++ == 0)
-			printf("%-30s %-6s %-12s %8s  %-19s  %-10s %5s\n",
+			printf("%-30s %-7s %-12s %8s  %-19s  %-10s %5s\n",
 			    "PREFIX", "ORIGIN", "SERVICE", "FAILURES", "STARTED",
 			    "LEFT", "BANS");
-		printf("%-30s %-6s %-12s %8u  %-19s  %-10s %5u\n",
+		printf("%-30s %-7s %-12s %8u  %-19s  %-10s %5u\n",
 		    addr_format(&b->prefix, a, sizeof(a)),
-		    b->origin == AB_ORIGIN_MANUAL ? "manual" : "auto",
+		    ab_origin_name(b->origin),
 		    b->service[0] != '\0' ? b->service : "-", b->failures, bh_fmt_time(b->start, t, sizeof(t)),
 		    ab_fmt_duration(end - l.now, left, sizeof(left)),
 		    b->nbans);

@@ -46,7 +46,7 @@ banned_cb(const struct ab_ban *rec, void *arg)
 	struct banned_list *l = arg;
 	char a[AB_ADDRSTRLEN];
 
-	if (rec->origin != AB_ORIGIN_AUTO ||
+	if (rec->origin == AB_ORIGIN_MANUAL ||
 	    strcmp(rec->service, l->service) != 0 ||
 	    policy_ban_end(l->cfg, rec, l->now) <= 0)
 		return 0;
@@ -186,6 +186,36 @@ allowlist(struct ab_store *st, const struct ab_config *cfg, int64_t now,
 	}
 }
 
+struct trust_ctx {
+	const struct ab_config *cfg;
+	int64_t now;
+	json_t *j;
+	FILE *out;
+	size_t n;
+};
+
+static int
+trust_cb(const struct ab_addr *unit, const char *user, int64_t last,
+    void *arg)
+{
+	struct trust_ctx *t = arg;
+	char a[AB_ADDRSTRLEN], ago[32], eu[80];
+
+	if (last < t->now - t->cfg->trust_window)
+		return 0;	/* past its window: pruned soon */
+	addr_format(unit, a, sizeof(a));
+	ab_escape(user, eu, sizeof(eu));
+	if (t->j != NULL)
+		json_array_append_new(t->j, json_pack("{s:s, s:s, s:I}",
+		    "prefix", a, "user", eu, "last_login", (json_int_t)last));
+	else
+		fprintf(t->out, "%s %s %s (logged in %s ago)\n", t->n == 0 ?
+		    "trusted:  " : "          ", a, eu, ab_fmt_duration(t->now -
+		    last, ago, sizeof(ago)));
+	t->n++;
+	return 0;
+}
+
 static unsigned
 pct(const struct ab_store_part *p)
 {
@@ -202,7 +232,7 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	struct fw_check chk;
 	struct fw *fw = NULL;
 	struct ab_service_stat *svc = NULL;
-	json_t *jallow;
+	json_t *jallow, *jtrust;
 	FILE *amf = NULL;
 	char *atext = NULL;
 	size_t nsvc = 0, i, alen = 0;
@@ -238,6 +268,12 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	}
 	if (!broken)
 		allowlist(st, &bh->cfg, act.now, jallow, amf);
+	jtrust = bh->json ? json_array() : NULL;
+	if (!broken && bh->cfg.trust_factor > 1) {
+		struct trust_ctx t = { &bh->cfg, act.now, jtrust, amf, 0 };
+
+		store_trust_foreach(st, trust_cb, &t);
+	}
 	if (amf != NULL)
 		fclose(amf);
 	memset(&chk, 0, sizeof(chk));
@@ -292,6 +328,7 @@ cmd_status(struct bh *bh, int argc, char **argv)
 		}
 		json_object_set_new(root, "allowlist", json_pack("{s:I, s:o}",
 		    "addresses", (json_int_t)bh->cfg.nignore, "names", jallow));
+		json_object_set_new(root, "trusted", jtrust);
 		free(svc);
 		bh_print_json(root);
 		return BH_OK;

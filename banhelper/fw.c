@@ -95,7 +95,7 @@ static int
 collect_cb(const struct ab_ban *rec, void *arg)
 {
 	struct collect *c = arg;
-	int64_t end = policy_ban_end(c->cfg, rec, c->now);
+	int64_t end = policy_kernel_end(c->cfg, rec, c->now);
 
 	if (end == 0)
 		return 0;
@@ -276,8 +276,8 @@ fw_sync_prefixes(struct fw *fw, struct ab_store *st,
 		if (!is_unit(fw->cfg, &prefixes[i]))
 			continue;	/* rebuilt from the store */
 		if ((rc = store_ban_get(st, &prefixes[i], &rec)) == 1 &&
-		    policy_ban_end(fw->cfg, &rec, now) > 0)
-			b[i].timeout = policy_ban_end(fw->cfg, &rec, now) - now;
+		    policy_kernel_end(fw->cfg, &rec, now) > 0)
+			b[i].timeout = policy_kernel_end(fw->cfg, &rec, now) - now;
 	}
 	if (rc >= 0)
 		rc = fw_apply_bans(fw, st, b, n, now);
@@ -297,7 +297,7 @@ change_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
 {
 	struct chg *c = arg;
 
-	int64_t end = rec != NULL ? policy_ban_end(c->cfg, rec, c->now) : 0;
+	int64_t end = rec != NULL ? policy_kernel_end(c->cfg, rec, c->now) : 0;
 
 	if (!is_unit(c->cfg, p))
 		c->net_changed[fi(p)] = 1;

@@ -150,7 +150,7 @@ report_apply(const struct ab_config *cfg, struct ab_store *st,
 	if (d.verdict == AB_REFUSE) {
 		snprintf(reply, n, "refused %s is banned as %s (%s), %s left%s",
 		    a, addr_format(&d.ban.prefix, p, sizeof(p)),
-		    d.ban.origin == AB_ORIGIN_MANUAL ? "manual" : "auto",
+		    ab_origin_name(d.ban.origin),
 		    ab_fmt_duration(d.ban.until - now_ns / 1000000000, left,
 		    sizeof(left)), r->verb == REPORT_CHECK ? "" :
 		    ": not counted");

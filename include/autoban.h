@@ -156,6 +156,8 @@ static inline unsigned addr_bits(const struct ab_addr *a)
 #define AB_IGNORE_NAMES_MAX	8	/* host names in ignoreip */
 #define AB_NAME_MAX		253	/* a DNS name, without the final dot */
 #define AB_ALLOW_ADDRS_MAX	16	/* addresses kept per name */
+#define AB_TRUST_USER_MAX	64	/* a user name that can earn trust */
+#define AB_TRUST_FAILS_MAX	1000	/* a trusted pair's failures kept */
 #define AB_PORTS_MAX		32
 #define AB_MAXRETRY_MAX		100
 #define AB_DURATION_MAX		(366LL * 86400)	/* longest ban: a year */
@@ -183,6 +185,8 @@ struct ab_config {
 	char ignore_names[AB_IGNORE_NAMES_MAX][AB_NAME_MAX + 1];
 	int64_t resolve_interval;	/* seconds between resolutions */
 	int64_t resolve_keep;		/* last addresses kept this long */
+	unsigned trust_factor;		/* earned trust: maxretry times; 1 off */
+	int64_t trust_window;		/* a good login earns it this long */
 	/* banhelper only */
 	int backend;			/* enum ab_backend */
 	size_t nports;
@@ -242,7 +246,15 @@ int config_is_ignored(const struct ab_config *cfg, const struct ab_addr *host);
 
 /* ---- the store --------------------------------------------------------- */
 
-enum ab_origin { AB_ORIGIN_AUTO = 0, AB_ORIGIN_MANUAL = 1 };
+/*
+ * TRUSTED: an automatic ban of a prefix some user earned trust from
+ * (earned.c): refused at PAM, never put into the kernel.
+ */
+enum ab_origin { AB_ORIGIN_AUTO = 0, AB_ORIGIN_MANUAL = 1,
+	AB_ORIGIN_TRUSTED = 2 };
+
+/* "auto", "manual" or "trusted". */
+const char *ab_origin_name(int origin);
 
 /* One record of the durable store: a prefix and its ban history. */
 struct ab_ban {
@@ -375,6 +387,33 @@ int store_allow_get(struct ab_store *st, const char *name, struct ab_addr *a,
     size_t max, size_t *n, int64_t *last_ok);
 int store_allow_match(struct ab_store *st, const struct ab_config *cfg,
     const struct ab_addr *host, int64_t now);
+
+/*
+ * Earned trust (store_trust.c).  store_trust_user: 1 if user can earn
+ * trust (1 to AB_TRUST_USER_MAX printable bytes, no space).  put: the pair
+ * logged in at now (s).  since: 1 if the pair (user NULL: any user of the
+ * unit) logged in at or after since, with the latest in *last (may be
+ * NULL).  foreach: every trust record.  tfail_update: read-modify-write a
+ * pair's failures (ns, ascending) in the counts store; fn returns
+ * AB_WRITE, AB_KEEP or AB_DELETE.  forget_fails: drop them.  prune:
+ * records older than before (s; tfail: ns of the newest failure); the
+ * number dropped, or an error.
+ */
+typedef int (*store_trust_fn)(const struct ab_addr *unit, const char *user,
+    int64_t last, void *arg);
+typedef int (*store_tfail_fn)(int64_t *t, size_t *n, size_t max, void *arg);
+int store_trust_user(const char *user);
+int store_trust_put(struct ab_store *st, const struct ab_addr *unit,
+    const char *user, int64_t now);
+int store_trust_since(struct ab_store *st, const struct ab_addr *unit,
+    const char *user, int64_t since, int64_t *last);
+int store_trust_foreach(struct ab_store *st, store_trust_fn fn, void *arg);
+int store_tfail_update(struct ab_store *st, const struct ab_addr *unit,
+    const char *user, store_tfail_fn fn, void *arg);
+int store_trust_forget_fails(struct ab_store *st, const struct ab_addr *unit,
+    const char *user);
+int store_trust_prune(struct ab_store *st, int64_t before);
+int store_tfail_prune(struct ab_store *st, int64_t before_ns);
 
 /* Same as store_ban_update for the counts record of a unit. */
 typedef int (*store_count_fn)(struct ab_counter *rec, int found, void *arg);
@@ -516,6 +555,31 @@ struct ab_decision {
  */
 int policy_attempt(struct ab_store *st, const struct ab_addr *host,
     const char *service, int64_t now_ns, struct ab_decision *d);
+
+/*
+ * The same with the PAM user (may be NULL): a pair that earned trust
+ * (earned.c) is counted apart, up to trust_factor * maxretry.
+ */
+int policy_attempt_user(struct ab_store *st, const struct ab_addr *host,
+    const char *service, const char *user, int64_t now_ns,
+    struct ab_decision *d);
+int policy_fail_user(struct ab_store *st, const struct ab_addr *host,
+    const char *service, const char *user, int64_t now_ns,
+    struct ab_decision *d);
+int policy_refund_user(struct ab_store *st, const struct ab_addr *host,
+    const char *service, const char *user, int64_t attempt, int64_t now_ns);
+
+/*
+ * A good login of user from host at now (s), by any method (the account
+ * line, a good password): the pair earns trust, and a PAM-only ban of the
+ * unit ends.  1 if a ban ended, 0, or an error.  Nothing when trust is off.
+ */
+int policy_trust_success(struct ab_store *st, const struct ab_addr *host,
+    const char *user, int64_t now);
+
+/* A ban's end as the kernel should have it: 0 for AB_ORIGIN_TRUSTED. */
+int64_t policy_kernel_end(const struct ab_config *cfg,
+    const struct ab_ban *rec, int64_t now);
 
 /* preauth: refuse if banned, otherwise pass; records nothing. */
 int policy_check(struct ab_store *st, const struct ab_addr *host,

@@ -45,6 +45,8 @@ config_defaults(struct ab_config *cfg)
 	cfg->report_rate = 20;
 	cfg->resolve_interval = 300;
 	cfg->resolve_keep = 86400;
+	cfg->trust_factor = 3;
+	cfg->trust_window = 30 * 86400;
 }
 
 /* Strict unsigned decimal in [lo, hi]. */
@@ -303,6 +305,8 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 	DURATION(sync_interval, 1)
 	DURATION(resolve_interval, 1)
 	DURATION(resolve_keep, 0)
+	DURATION(trust_window, 0)
+	UINT(trust_factor, 1, 10, "a whole factor from 1 (off) to 10")
 	UINT(report_rate, 1, 10000, "a whole number of reports a second, "
 	    "1 to 10000")
 #undef DURATION

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "autoban.h"
+#include "policy_int.h"
 
 #define NS		1000000000LL
 #define CLOCK_SKEW	60	/* seconds ahead of the clock still trusted */
@@ -209,6 +210,14 @@ since_of(const struct ab_ban *unit_rec, int found, int64_t now_ns)
 	return since < now_ns ? since : now_ns;
 }
 
+int64_t
+policy_kernel_end(const struct ab_config *cfg, const struct ab_ban *rec,
+    int64_t now)
+{
+	return rec->origin == AB_ORIGIN_TRUSTED ? 0 :
+	    policy_ban_end(cfg, rec, now);
+}
+
 /* ---- counting ----------------------------------------------------------- */
 
 struct count_ctx {
@@ -262,6 +271,7 @@ struct ban_ctx {
 	int64_t now;
 	int64_t secs;		/* manual: length; 0 for automatic */
 	unsigned failures;
+	int pam_only;		/* a trusted prefix: AB_ORIGIN_TRUSTED */
 	int already;		/* out: an active ban was there */
 	struct ab_ban out;
 };
@@ -280,7 +290,7 @@ autoban_cb(struct ab_ban *rec, int found, void *arg)
 	}
 	n = found && rec->until + b->cfg->forget_after >= b->now ?
 	    rec->nbans : 0;
-	rec->origin = AB_ORIGIN_AUTO;
+	rec->origin = b->pam_only ? AB_ORIGIN_TRUSTED : AB_ORIGIN_AUTO;
 	memcpy(rec->service, b->service, AB_SERVICE_MAX);
 	rec->svc_delta = 1;
 	rec->nbans = n + 1;
@@ -306,8 +316,8 @@ delete_cb(struct ab_ban *rec, int found, void *arg)
  * banhelper is woken: the log line marks the decision, and the kernel can
  * only follow it.
  */
-static int
-ban_unit(struct ab_store *st, const struct ab_addr *host,
+int
+policy_ban_unit(struct ab_store *st, const struct ab_addr *host,
     const struct ab_addr *unit, const char *service, int64_t now,
     unsigned failures, struct ab_decision *d)
 {
@@ -320,6 +330,8 @@ ban_unit(struct ab_store *st, const struct ab_addr *host,
 	b.service = service;
 	b.now = now;
 	b.failures = failures;
+	/* A prefix that earned trust is refused at PAM only (earned.c). */
+	b.pam_only = earned_prefix(st, unit, now) == 1;
 	if ((rc = store_ban_update(st, unit, autoban_cb, &b)) != 0)
 		return rc;
 	d->ban = b.out;
@@ -337,9 +349,11 @@ ban_unit(struct ab_store *st, const struct ab_addr *host,
 	 */
 	wake_send(b.cfg);
 	ab_logf(store_log(st), LOG_NOTICE, "banned %s as %s for %s after %u "
-	    "failures (ban #%u); refusing it", addr_format(host, a, sizeof(a)),
-	    addr_format(unit, p, sizeof(p)), ab_fmt_duration(d->ban.until -
-	    d->ban.start, len, sizeof(len)), failures, d->ban.nbans);
+	    "failures (ban #%u%s); refusing it", addr_format(host, a,
+	    sizeof(a)), addr_format(unit, p, sizeof(p)), ab_fmt_duration(
+	    d->ban.until - d->ban.start, len, sizeof(len)), failures,
+	    d->ban.nbans, b.pam_only ? ", a trusted prefix: refused at PAM, "
+	    "not dropped" : "");
 	return 0;
 }
 
@@ -460,7 +474,7 @@ check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 
 static int
 count(struct ab_store *st, const struct ab_addr *host, const char *service,
-    int64_t now_ns, struct ab_decision *d, int pending)
+    const char *user, int64_t now_ns, struct ab_decision *d, int pending)
 {
 	char svc[AB_SERVICE_MAX];
 	struct count_ctx c;
@@ -470,8 +484,12 @@ count(struct ab_store *st, const struct ab_addr *host, const char *service,
 
 	if ((rc = check_host(st, host, now_ns, d, &unit, &since_ns)) != 0)
 		return rc < 0 ? rc : 0;
-	memset(&c, 0, sizeof(c));
 	ab_service_name(service, svc);
+	/* A user who logged in from here lately: counted apart (earned.c). */
+	if (earned_pair(st, &unit, user, now_ns / NS) == 1)
+		return earned_count(st, host, &unit, user, svc, now_ns,
+		    since_ns, pending, d);
+	memset(&c, 0, sizeof(c));
 	c.cfg = store_config(st);
 	c.service = svc;
 	c.now_ns = now_ns;
@@ -481,7 +499,8 @@ count(struct ab_store *st, const struct ab_addr *host, const char *service,
 		return rc;
 	d->failures = c.n;
 	if (c.ban)
-		return ban_unit(st, host, &unit, svc, now_ns / NS, c.n, d);
+		return policy_ban_unit(st, host, &unit, svc, now_ns / NS, c.n,
+		    d);
 	d->verdict = AB_PASS;
 	d->attempt = c.id;
 	return 0;
@@ -491,14 +510,30 @@ int
 policy_attempt(struct ab_store *st, const struct ab_addr *host,
     const char *service, int64_t now_ns, struct ab_decision *d)
 {
-	return count(st, host, service, now_ns, d, 1);
+	return count(st, host, service, NULL, now_ns, d, 1);
+}
+
+int
+policy_attempt_user(struct ab_store *st, const struct ab_addr *host,
+    const char *service, const char *user, int64_t now_ns,
+    struct ab_decision *d)
+{
+	return count(st, host, service, user, now_ns, d, 1);
 }
 
 int
 policy_fail(struct ab_store *st, const struct ab_addr *host,
     const char *service, int64_t now_ns, struct ab_decision *d)
 {
-	int rc = count(st, host, service, now_ns, d, 0);
+	return policy_fail_user(st, host, service, NULL, now_ns, d);
+}
+
+int
+policy_fail_user(struct ab_store *st, const struct ab_addr *host,
+    const char *service, const char *user, int64_t now_ns,
+    struct ab_decision *d)
+{
+	int rc = count(st, host, service, user, now_ns, d, 0);
 
 	/* The failure itself was counted: report it as a plain refusal. */
 	if (rc == 0 && d->verdict == AB_PASS)
@@ -582,6 +617,21 @@ policy_refund(struct ab_store *st, const struct ab_addr *host,
 	if ((rc = store_count_update(st, &unit, succ_cb, &s)) != 0)
 		return rc;
 	return s.refunded;
+}
+
+int
+policy_refund_user(struct ab_store *st, const struct ab_addr *host,
+    const char *service, const char *user, int64_t attempt, int64_t now_ns)
+{
+	struct ab_addr unit;
+	int rc;
+
+	config_unit(store_config(st), host, &unit);
+	/* A trusted pair's attempt was recorded apart (earned.c). */
+	if (attempt > 0 && !config_is_ignored(store_config(st), host) &&
+	    (rc = earned_refund(st, &unit, user, attempt)) != 0)
+		return rc < 0 ? rc : policy_success(st, host, now_ns) == 0;
+	return policy_refund(st, host, service, attempt, now_ns);
 }
 
 /* 1 if a and b share any address (CIDR prefixes nest or are disjoint). */
@@ -763,6 +813,9 @@ policy_prune(struct ab_store *st, int64_t now, size_t *nb, size_t *nc)
 	if ((rc = store_ban_sweep(st, prune_ban_cb, &p, 4096, nb)) != 0 ||
 	    (rc = fix_ahead(st, p.ahead, p.nahead, NULL, NULL, now)) != 0 ||
 	    (rc = store_count_sweep(st, prune_count_cb, &p, 4096, nc)) != 0)
+		return rc;
+	/* Trust past its window, pair failures past theirs. */
+	if ((rc = earned_prune(st, now)) != 0)
 		return rc;
 	/* A change without a record is kept a day for banhelper. */
 	return store_changes_trim(st, now - 86400, 10000, NULL);

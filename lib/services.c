@@ -85,7 +85,7 @@ svc_ban_cb(const struct ab_ban *rec, void *arg)
 	struct svc_ctx *c = arg;
 	struct ab_service_stat *s;
 
-	if (rec->service[0] == '\0' || rec->origin != AB_ORIGIN_AUTO ||
+	if (rec->service[0] == '\0' || rec->origin == AB_ORIGIN_MANUAL ||
 	    policy_ban_end(c->cfg, rec, c->now) <= 0)
 		return 0;
 	if ((s = svc_slot(c, rec->service)) == NULL)

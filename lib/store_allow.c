@@ -71,10 +71,8 @@ store_allow_put(struct ab_store *st, const char *name,
 	uint8_t buf[ALLOW_HEAD + AB_ALLOW_ADDRS_MAX * ALLOW_ENTRY];
 	char kb[ALLOW_KEYLEN + AB_NAME_MAX];
 	uint32_t cnt = 0;
-	struct db db;
 	MDB_val k, v;
 	size_t i;
-	int rc;
 
 	memset(buf, 0, sizeof(buf));
 	buf[0] = 1;
@@ -94,14 +92,7 @@ store_allow_put(struct ab_store *st, const char *name,
 	k.mv_data = kb;
 	v.mv_size = ALLOW_HEAD + (size_t)cnt * ALLOW_ENTRY;
 	v.mv_data = buf;
-	if ((rc = db_begin(st, BANS, 1, &db)) != 0)
-		return rc;
-	if ((rc = mdb_put(db.txn, db.meta, &k, &v, 0)) != 0) {
-		log_mdb(&db, "write a resolved name", rc);
-		db_end(&db, 0);
-		return mdb_to_ab(rc);
-	}
-	return db_full(&db, db_end(&db, 1));
+	return db_meta_put(st, BANS, &k, &v, "write a resolved name");
 }
 
 int

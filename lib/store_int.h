@@ -86,6 +86,10 @@ struct db {
 
 /* ---- store.c ---- */
 
+/* One meta record written in a transaction of its own (what: for logs). */
+int db_meta_put(struct ab_store *st, int which, MDB_val *k, MDB_val *v,
+    const char *what);
+
 /* AB_EFULL in a map fitted under an address-space limit: -ENOMEM. */
 int db_full(struct db *db, int rc);
 

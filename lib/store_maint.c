@@ -597,3 +597,20 @@ store_set_owner(const struct ab_config *cfg, uid_t uid, gid_t gid,
 	store_close(st);
 	return rc;
 }
+
+int
+db_meta_put(struct ab_store *st, int which, MDB_val *k, MDB_val *v,
+    const char *what)
+{
+	struct db db;
+	int rc;
+
+	if ((rc = db_begin(st, which, 1, &db)) != 0)
+		return rc;
+	if ((rc = mdb_put(db.txn, db.meta, k, v, 0)) != 0) {
+		log_mdb(&db, what, rc);
+		db_end(&db, 0);
+		return mdb_to_ab(rc);
+	}
+	return db_full(&db, db_end(&db, 1));
+}

@@ -109,7 +109,7 @@ ban_decode(const MDB_val *v, struct ab_ban *b)
 	if (v->mv_size < sizeof(r) || v->mv_size > sizeof(r) + REC_TAIL_MAX)
 		return AB_ECORRUPT;
 	memcpy(&r, v->mv_data, sizeof(r));
-	if (r.version < 1 || r.origin > AB_ORIGIN_MANUAL)
+	if (r.version < 1 || r.origin > AB_ORIGIN_TRUSTED)
 		return AB_ECORRUPT;
 	b->origin = r.origin;
 	b->nbans = r.nbans;

@@ -158,3 +158,10 @@ ab_service_name(const char *in, char out[AB_SERVICE_MAX])
 	out[i] = '\0';
 	return 0;
 }
+
+const char *
+ab_origin_name(int origin)
+{
+	return origin == AB_ORIGIN_MANUAL ? "manual" :
+	    origin == AB_ORIGIN_TRUSTED ? "trusted" : "auto";
+}

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
@@ -210,6 +211,17 @@ mod_service(struct modctx *m, char svc[AB_SERVICE_MAX])
 	ab_service_name(item, svc);
 }
 
+/* PAM_USER as the application set it (never prompted for), or NULL. */
+static const char *
+mod_user(struct modctx *m)
+{
+	const void *item = NULL;
+
+	if (pam_get_item(m->pamh, PAM_USER, &item) != PAM_SUCCESS)
+		return NULL;
+	return item;
+}
+
 static int64_t
 now_ns(void)
 {
@@ -231,7 +243,7 @@ log_refusal(struct modctx *m, const struct ab_addr *host,
 	pam_syslog(m->pamh, LOG_NOTICE, "refusing %s: banned as %s (%s), %s "
 	    "left", addr_format(host, a, sizeof(a)),
 	    addr_format(&d->ban.prefix, p, sizeof(p)),
-	    d->ban.origin == AB_ORIGIN_MANUAL ? "manual" : "auto",
+	    ab_origin_name(d->ban.origin),
 	    ab_fmt_duration(d->ban.until - now, left, sizeof(left)));
 }
 
@@ -273,16 +285,20 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	now = now_ns();
 	switch (m.mode) {
 	case MODE_ONELINE:
-		rc = policy_attempt(st, &host, svc, now, &d);
+		rc = policy_attempt_user(st, &host, svc, mod_user(&m), now, &d);
 		break;
 	case MODE_PREAUTH:
 		rc = policy_check(st, &host, now, &d);
 		break;
 	case MODE_AUTHFAIL:
-		rc = policy_fail(st, &host, svc, now, &d);
+		rc = policy_fail_user(st, &host, svc, mod_user(&m), now, &d);
 		break;
 	case MODE_AUTHSUCC:
 		rc = policy_success(st, &host, now);
+		if (rc == 0 && policy_trust_success(st, &host, mod_user(&m),
+		    now / 1000000000) < 0)
+			pam_syslog(pamh, LOG_WARNING, "could not record the "
+			    "trust this login earned");
 		d.verdict = AB_PASS;
 		break;
 	default:
@@ -364,7 +380,12 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if (mod_store(&m, &st) != 0)
 		return PAM_SUCCESS;
 	mod_service(&m, svc);
-	rc = policy_refund(st, &host, svc, id, now_ns());
+	rc = policy_refund_user(st, &host, svc, mod_user(&m), id, now_ns());
+	/* A good password: the pair earns trust (earned.c). */
+	if (policy_trust_success(st, &host, mod_user(&m), now_ns() /
+	    1000000000) < 0)
+		pam_syslog(pamh, LOG_WARNING, "could not record the trust this "
+		    "login earned");
 	store_close(st);
 	if (rc < 0)
 		pam_syslog(pamh, LOG_WARNING, "could not refund the attempt of "
@@ -377,4 +398,34 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		    rc == 1 ? "attempt refunded" : "nothing to refund");
 	}
 	return PAM_SUCCESS;
+}
+
+/*
+ * The account line ("account optional pam_autoban.so"): every login that
+ * got this far succeeded, by any method, a public key included (those
+ * never reach the auth stack).  The pair (unit, PAM_USER) earns trust and
+ * a PAM-only ban of the unit ends.  Never refuses: PAM_IGNORE.
+ */
+EXPORT int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct modctx m;
+	struct ab_store *st = NULL;
+	struct ab_addr host;
+	int rc;
+
+	(void)flags;
+	mod_setup(&m, pamh, argc, argv);
+	if (m.cfg_bad || m.cfg.trust_factor <= 1 ||
+	    mod_rhost(&m, &host) != 0 || config_is_ignored(&m.cfg, &host))
+		return PAM_IGNORE;
+	if (mod_store(&m, &st) != 0)
+		return PAM_IGNORE;
+	rc = policy_trust_success(st, &host, mod_user(&m), now_ns() /
+	    1000000000);
+	store_close(st);
+	if (rc < 0)
+		pam_syslog(pamh, LOG_WARNING, "could not record the trust this "
+		    "login earned: %s", ab_strerror(rc));
+	return PAM_IGNORE;
 }

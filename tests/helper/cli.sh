@@ -157,7 +157,9 @@ chk=$(printf '%s' "$json" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert set(d) == {"store", "counts", "bans_active", "bans_manual", "firewall",
-                  "daemon", "services"}, sorted(d)
+                  "daemon", "services", "allowlist", "trusted"}, sorted(d)
+assert d["allowlist"] == {"addresses": 1, "names": []}, d["allowlist"]
+assert d["trusted"] == [], d["trusted"]
 # pamdrive runs PAM service "svc": .44 failed twice, .45 three times and
 # was banned at its fourth attempt.
 assert d["services"] == [{"service": "svc", "currently_failed": 2,

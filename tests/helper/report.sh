@@ -163,6 +163,8 @@ tap_like "$(cat "$AB_DIR/daemon.log")" "report socket: uid [0-9]+ \(pid [0-9]+\)
 tap_is "$(bh list --all | grep -c 203.0.113.21)" 0 "and nothing of his was counted"
 
 # Bad lines: a reply naming what, nothing changed, the connection goes on.
+# (A new second first: the reports above count against report_rate.)
+sleep 1.1
 before=$(snapshot)
 out=$(send abweb "ban 203.0.113.30" "fail web 203.0.113.999" "fail" \
     "fail web 203.0.113.30 $(printf 'u%.0s' $(seq 70))" "fail we/b 203.0.113.30" \

@@ -10,8 +10,8 @@ t=$(mktemp -d "${AB_TMP:-/tmp}/module.XXXXXX")
 trap 'rm -rf "$t"' EXIT
 
 exports=$(nm -D --defined-only "$mod" | awk '{print $3}' | sort | tr '\n' ' ')
-tap_is "$exports" "pam_sm_authenticate pam_sm_setcred " \
-    "the module exports only pam_sm_authenticate and pam_sm_setcred"
+tap_is "$exports" "pam_sm_acct_mgmt pam_sm_authenticate pam_sm_setcred " \
+    "the module exports only pam_sm_acct_mgmt, pam_sm_authenticate and pam_sm_setcred"
 
 needed=$(readelf -d "$mod" | awk '/NEEDED/{print $5}' | tr -d '[]' | tr '\n' ' ')
 case "$needed" in

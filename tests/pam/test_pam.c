@@ -67,7 +67,8 @@ oneline_success_is_refunded(void **state)
 	struct ab_counter c;
 	int i;
 
-	write_conf(p, "maxretry = 4\n");
+	/* Trust off: the good login earns its user no room (earned.c). */
+	write_conf(p, "maxretry = 4\ntrust_factor = 1\n");
 	write_oneline(p, "");
 	for (i = 0; i < 3; i++)
 		assert_int_equal(auth(p, "one", "198.51.100.5", "wrong"),
@@ -654,6 +655,178 @@ concurrent_threads(void **state)
 	conc_check(p);
 }
 
+/* ---- earned trust -------------------------------------------------------- */
+
+/* Service "trust": the one line, the password module, the account line. */
+static void
+write_trust(struct pfix *p, const char *args)
+{
+	char text[4096], path[600];
+
+	snprintf(text, sizeof(text),
+	    "auth requisite %s conf=%s %s\n"
+	    "auth required %s password=secret count=%s\n"
+	    "account optional %s conf=%s %s\n"
+	    "account required pam_permit.so\n",
+	    p->mod, p->conf, args, p->pw, p->count, p->mod, p->conf, args);
+	snprintf(path, sizeof(path), "%s/trust", p->confdir);
+	write_text(path, text);
+}
+
+/* One password transaction of user (setcred after success). */
+static int
+auth_user(struct pfix *p, const char *user, const char *rhost,
+    const char *password)
+{
+	pam_handle_t *pamh = start(p, "trust", rhost, password);
+	int rc;
+
+	assert_int_equal(pam_set_item(pamh, PAM_USER, user), PAM_SUCCESS);
+	rc = pam_authenticate(pamh, 0);
+	if (rc == PAM_SUCCESS) {
+		assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_SUCCESS);
+		assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED),
+		    PAM_SUCCESS);
+	}
+	pam_end(pamh, rc);
+	return rc;
+}
+
+/* A public key login: sshd runs the account stack, not the auth stack. */
+static int
+keylogin(struct pfix *p, const char *user, const char *rhost)
+{
+	pam_handle_t *pamh = start(p, "trust", rhost, "");
+	int rc;
+
+	assert_int_equal(pam_set_item(pamh, PAM_USER, user), PAM_SUCCESS);
+	rc = pam_acct_mgmt(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+static int
+trusted(struct pfix *p, const char *unit, const char *user)
+{
+	struct ab_store *st = NULL;
+	struct ab_addr u;
+	int rc;
+
+	assert_int_equal(store_open(&st, &p->cfg, NULL), 0);
+	assert_int_equal(addr_parse_prefix(unit, 0, &u), 0);
+	rc = store_trust_since(st, &u, user, 0, NULL);
+	store_close(st);
+	return rc;
+}
+
+static void
+trust_earned_by_a_login(void **state)
+{
+	struct pfix *p = *state;
+	struct ab_ban b;
+	int i;
+
+	write_conf(p, "maxretry = 3\n");	/* trust_factor 3: 9 */
+	write_trust(p, "");
+	/* alice logged in from .30: 9 failures of hers before a ban. */
+	assert_int_equal(auth_user(p, "alice", "203.0.113.30", "secret"),
+	    PAM_SUCCESS);
+	assert_int_equal(trusted(p, "203.0.113.30", "alice"), 1);
+	for (i = 0; i < 9; i++)
+		assert_int_equal(auth_user(p, "alice", "203.0.113.30",
+		    "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(checks(p), 10);
+	assert_int_equal(banned(p, "203.0.113.30", &b), 0);
+	assert_int_equal(auth_user(p, "alice", "203.0.113.30", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(checks(p), 10);
+	assert_int_equal(banned(p, "203.0.113.30", &b), 1);
+	assert_int_equal(b.origin, AB_ORIGIN_TRUSTED);
+	assert_syslog("banned 203.0.113.30 as 203.0.113.30 for 1h after 9 "
+	    "failures (ban #1, a trusted prefix: refused at PAM, not "
+	    "dropped); refusing it");
+	/* Her key login ends that ban at once. */
+	assert_int_equal(keylogin(p, "alice", "203.0.113.30"), PAM_SUCCESS);
+	assert_int_equal(banned(p, "203.0.113.30", &b), 0);
+	assert_syslog("alice logged in from 203.0.113.30: the ban of "
+	    "203.0.113.30 (a trusted prefix, refused at PAM only) ends now");
+	assert_int_equal(auth_user(p, "alice", "203.0.113.30", "secret"),
+	    PAM_SUCCESS);
+
+	/* From .31, where alice logged in, bob counts as usual: 3. */
+	assert_int_equal(keylogin(p, "alice", "203.0.113.31"), PAM_SUCCESS);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(auth_user(p, "bob", "203.0.113.31", "wrong"),
+		    PAM_AUTH_ERR);
+	assert_int_equal(auth_user(p, "bob", "203.0.113.31", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(banned(p, "203.0.113.31", &b), 1);
+	/* ... and the ban of a trusted prefix is PAM's only. */
+	assert_int_equal(b.origin, AB_ORIGIN_TRUSTED);
+
+	/* Where nobody logged in, alice counts as usual too. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(auth_user(p, "alice", "203.0.113.32",
+		    "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth_user(p, "alice", "203.0.113.32", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(banned(p, "203.0.113.32", &b), 1);
+	assert_int_equal(b.origin, AB_ORIGIN_AUTO);
+	/* A user name that is not one earns nothing. */
+	assert_int_equal(keylogin(p, "a b", "203.0.113.33"), PAM_SUCCESS);
+	assert_int_equal(trusted(p, "203.0.113.33", NULL), 0);
+}
+
+/* trust_factor = 1: off.  Nothing is recorded, every ban is dropped. */
+static void
+trust_off_switch(void **state)
+{
+	struct pfix *p = *state;
+	struct ab_ban b;
+	int i;
+
+	write_conf(p, "maxretry = 3\ntrust_factor = 1\n");
+	write_trust(p, "");
+	assert_int_equal(auth_user(p, "alice", "203.0.113.40", "secret"),
+	    PAM_SUCCESS);
+	assert_int_equal(keylogin(p, "alice", "203.0.113.40"), PAM_SUCCESS);
+	assert_int_equal(trusted(p, "203.0.113.40", NULL), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(auth_user(p, "alice", "203.0.113.40",
+		    "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth_user(p, "alice", "203.0.113.40", "secret"),
+	    PAM_MAXTRIES);
+	assert_int_equal(banned(p, "203.0.113.40", &b), 1);
+	assert_int_equal(b.origin, AB_ORIGIN_AUTO);
+	/* The module argument turns it off for one service alone. */
+	write_conf(p, "maxretry = 3\n");
+	write_trust(p, "trust_factor=1");
+	assert_int_equal(keylogin(p, "alice", "203.0.113.41"), PAM_SUCCESS);
+	assert_int_equal(trusted(p, "203.0.113.41", NULL), 0);
+}
+
+/* A good password within findtime refunds the pair's own attempt. */
+static void
+trust_refunds_its_attempt(void **state)
+{
+	struct pfix *p = *state;
+	int i;
+
+	write_conf(p, "maxretry = 2\n");	/* trusted: 6 */
+	write_trust(p, "");
+	assert_int_equal(keylogin(p, "carol", "203.0.113.50"), PAM_SUCCESS);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(auth_user(p, "carol", "203.0.113.50",
+		    "wrong"), PAM_AUTH_ERR);
+	assert_int_equal(auth_user(p, "carol", "203.0.113.50", "secret"),
+	    PAM_SUCCESS);
+	/* 5 failures, the good one refunded: one more before the ban. */
+	assert_int_equal(auth_user(p, "carol", "203.0.113.50", "wrong"),
+	    PAM_AUTH_ERR);
+	assert_int_equal(auth_user(p, "carol", "203.0.113.50", "wrong"),
+	    PAM_MAXTRIES);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -674,6 +847,9 @@ main(void)
 		T(odd_rhosts),
 		T(allowlist_never_locked_out),
 		T(config_faults),
+		T(trust_earned_by_a_login),
+		T(trust_off_switch),
+		T(trust_refunds_its_attempt),
 		T(concurrent_processes),
 		T(concurrent_threads),
 	};

@@ -216,6 +216,10 @@ messages_values(void **state)
 	    "report_group: expected a group name such as www-data, or nothing");
 	bad_line(c, "report_rate = 0", "bad value \"0\" for report_rate: "
 	    "expected a whole number of reports a second, 1 to 10000");
+	bad_line(c, "trust_factor = 11", "bad value \"11\" for trust_factor: "
+	    "expected a whole factor from 1 (off) to 10");
+	bad_line(c, "trust_window = soon", "bad value \"soon\" for "
+	    "trust_window");
 }
 
 /* A list line with bad items: each is named, the good ones are kept. */
@@ -489,7 +493,7 @@ shipped_file_matches_defaults(void **state)
 	    "ipv4_prefix", "ipv6_prefix", "on_error", "db", "runtime_dir",
 	    "mapsize", "backend", "ports", "sync_interval", "realtime",
 	    "report_group", "report_rate", "resolve_interval",
-	    "resolve_keep" };
+	    "resolve_keep", "trust_factor", "trust_window" };
 	struct cfix *c = *state;
 	struct ab_config def;
 	char path[600], line[512], text[8192] = "";
