@@ -117,8 +117,11 @@ EOF
 	# E_STACK=stock (benchmarks of log readers): no autoban line.
 	cp -a /etc "$E/etc"
 	# E_MODULE_ARGS: more arguments for the autoban line (e.g. debug).
+	# E_ACCOUNT=1: the recommended second line, on top of the account
+	# section (earned trust from every login, key logins included).
 	awk -v mod="$E_MODULE" -v conf="$E/autoban.conf" -v cnt="$E/count.sh" \
-	    -v stock="${E_STACK:-}" -v margs="${E_MODULE_ARGS:+ $E_MODULE_ARGS}" '
+	    -v stock="${E_STACK:-}" -v margs="${E_MODULE_ARGS:+ $E_MODULE_ARGS}" \
+	    -v acct="${E_ACCOUNT:-}" '
 		!done && /^(auth|@include common-auth)/ {
 			if (stock != "stock") {
 				print "# autoban: the one line"
@@ -127,6 +130,10 @@ EOF
 			print "# a counter for the tests: a password is checked"
 			print "auth optional pam_exec.so quiet " cnt
 			done = 1
+		}
+		acct != "" && !adone && /^(account|@include common-account)/ {
+			print "account optional " mod " conf=" conf margs
+			adone = 1
 		}
 		{ print }' /etc/pam.d/sshd >"$E/etc/pam.d/sshd"
 	# E_NODELAY=1 (benchmarks): pam_unix without its 2 s delay after a
@@ -153,6 +160,12 @@ EOF
 	    return 1
 
 	ssh-keygen -q -t ed25519 -N '' -f "$E/hostkey" || return 1
+	# E_PUBKEY=yes: the test user may also log in with $E/clientkey.
+	if [ "${E_PUBKEY:-no}" = yes ]; then
+		ssh-keygen -q -t ed25519 -N '' -f "$E/clientkey" || return 1
+		mkdir -m 0755 "$E/authorized_keys"
+		install -m 0644 "$E/clientkey.pub" "$E/authorized_keys/$E_USER"
+	fi
 	cat >"$E/sshd_config" <<EOF
 ListenAddress $E_SERVER4
 ListenAddress $E_SERVER6
@@ -161,7 +174,10 @@ PidFile $E/sshd.pid
 UsePAM yes
 PasswordAuthentication yes
 KbdInteractiveAuthentication yes
-PubkeyAuthentication no
+PubkeyAuthentication ${E_PUBKEY:-no}
+AuthorizedKeysFile $E/authorized_keys/%u
+# The keys live under /tmp (mode 1777), which StrictModes refuses.
+StrictModes no
 UseDNS no
 PermitRootLogin no
 MaxAuthTries ${E_MAXAUTHTRIES:-6}
@@ -404,6 +420,15 @@ login() {
 	    -o PreferredAuthentications="$method" -o NumberOfPasswordPrompts=1 \
 	    -o LogLevel=ERROR -l "${E_LOGIN:-$E_USER}" "$dst" true </dev/null \
 	    >/dev/null 2>&1
+}
+
+# keylogin SRC: one connection logging in with $E/clientkey (E_PUBKEY=yes).
+keylogin() {
+	ip netns exec "$NS_cli" timeout 30 ssh -b "$1" -i "$E/clientkey" \
+	    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	    -o ConnectTimeout=3 -o PreferredAuthentications=publickey \
+	    -o BatchMode=yes -o LogLevel=ERROR -l "$E_USER" "$E_SERVER4" true \
+	    </dev/null >/dev/null 2>&1
 }
 
 # tries SRC METHOD PASSWORD...: one connection, one password per prompt.

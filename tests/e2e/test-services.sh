@@ -8,7 +8,10 @@
 #    Failures of one host add up across the two, and a ban holds for both;
 #  - a program without PAM: a web login form with passwords of its own
 #    (tests/e2e/weblogin.py, run as www-data), reporting to banhelper's
-#    socket as docs/recipes.md shows.
+#    socket as docs/recipes.md shows;
+#  - earned trust with the real sshd: the account line records a key
+#    login, and a ban of that address is refused at PAM, never dropped,
+#    and ended by the owner's next key login.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -27,7 +30,7 @@ on_exit() {
 	rm -rf "$E"
 }
 trap on_exit EXIT
-export E_NODELAY=1 E_DOVECOT=1 E_WEBLOGIN=1
+export E_NODELAY=1 E_DOVECOT=1 E_WEBLOGIN=1 E_PUBKEY=yes E_ACCOUNT=1
 export E_IMAP_ARGS="maxretry=6"
 if ! env_up "$E" "maxretry = 4" "bantime = 1h" "sync_interval = 60s" \
     "report_group = www-data" || ! env_wait 10 imap_open 203.0.113.40 ||
@@ -122,6 +125,37 @@ import json, sys
 d = json.load(sys.stdin)
 print(d["service"], d["currently_banned"], d["total_banned"])')" "dovecot 2 2" \
     "banhelper status dovecot --json"
+
+# --- earned trust: a key login, then a brute force from the same address -------
+tap_like "$(grep -m1 '^account' "$E/etc/pam.d/sshd")" \
+    "^account optional .*pam_autoban.so conf=" \
+    "sshd's stack has the account line on top of its account section"
+keylogin 203.0.113.25
+tap_is "$?" 0 "the real user logs in with his key from 203.0.113.25"
+tap_like "$(bh status)" "trusted:   203\.0\.113\.25 $E_USER \(logged in" \
+    "the account line recorded it: status lists the trusted pair"
+for i in 1 2 3 4; do
+	E_LOGIN=nosuch login 203.0.113.25 "guess$i"
+done
+tap_is "$(checked 203.0.113.25)" 4 \
+    "another user's guesses from there count as usual: 4 checked"
+E_LOGIN=nosuch
+tap_fails "his next guess from 203.0.113.25 is refused, and bans it" \
+    login 203.0.113.25 guess5
+unset E_LOGIN
+tap_fails "while banned, even the trusted user's password is refused at PAM" \
+    login 203.0.113.25 "$E_PASS"
+tap_is "$(checked 203.0.113.25)" 4 "neither was checked"
+tap_like "$(bh list)" "203\.0\.113\.25 +trusted +sshd +4 " \
+    "the ban's origin is trusted (the address earned trust)"
+sleep 1
+tap_ok "$(port_open 203.0.113.25; echo $?)" \
+    "the kernel does not drop the trusted address"
+keylogin 203.0.113.25
+tap_is "$?" 0 "so its owner's key login still gets through"
+tap_is "$(bh list | grep -c '203\.0\.113\.25 ')" 0 "and it ends that ban"
+login 203.0.113.25 "$E_PASS"
+tap_is "$?" 0 "his password works from there again"
 
 # --- a program without PAM: a web login form ----------------------------------------
 tap_is "$(web 203.0.113.23 "$E_USER" "$E_WEBPASS")" 200 \

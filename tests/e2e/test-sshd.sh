@@ -96,9 +96,13 @@ assert c["203.0.113.20"]["failures"] == 0
 assert "203.0.113.22" not in b and "203.0.113.23" not in b
 print("ok")' 2>&1)
 tap_is "$chk" ok "good logins (password and keyboard-interactive) were not counted"
-login 203.0.113.22 wrong
-tap_is "$(checked 203.0.113.22)" 5 "after it, the next real failure is still checked"
-tap_fails "and the attempt after that is refused" login 203.0.113.22 "$E_PASS"
+# The good login earned its user room from there (earned trust: his own
+# failures now go to a list of their own); another user's go on from 3.
+E_LOGIN=nosuch login 203.0.113.22 wrong
+tap_is "$(checked 203.0.113.22)" 5 "after it, another user's next failure is still checked"
+E_LOGIN=nosuch
+tap_fails "and the attempt after that is refused" login 203.0.113.22 wrong
+unset E_LOGIN
 
 # --- dropped at LoginGraceTime: the attempt still counts ------------------------
 out=$(SSHTRY_WAIT=$((E_GRACE + 2)) tries 203.0.113.24 keyboard-interactive)
