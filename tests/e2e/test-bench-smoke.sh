@@ -48,7 +48,7 @@ pid[stall]=$!
 # Two defences: autoban's path and a log reader's, sshguard (quicker to
 # start than fail2ban, which bulk below starts).
 run reaction reaction BENCH_ATTACKERS=1 BENCH_PARALLEL=1 \
-    BENCH_DEFENCES="autoban sshguard" BENCH_HYDRA_SECS=15 &
+    BENCH_DEFENCES="autoban sshguard" BENCH_HYDRA_SECS=10 &
 pid[reaction]=$!
 run bulk bulk BENCH_SIZES=500 BENCH_BULK_BAN=500 BENCH_F2B_BANS=20 &
 pid[bulk]=$!

@@ -1,6 +1,6 @@
 #!/bin/bash
 # test-load.sh - load: 50 attacking clients at once against the real sshd for
-# E_LOAD_SECONDS (40) while the real user logs in every few seconds; then a
+# E_LOAD_SECONDS (30) while the real user logs in every few seconds; then a
 # distributed attack of 5 000 sources with 3 failures each (nobody banned),
 # and 5 000 more with 6 each (every one banned, every one in the kernel).
 # Only outcomes are asserted (counts, logins, kernel elements, memory),
@@ -30,7 +30,7 @@ on_exit() {
 }
 LOAD_PIDS=()
 trap on_exit EXIT
-SECS=${E_LOAD_SECONDS:-40}
+SECS=${E_LOAD_SECONDS:-30}
 ATTACKERS=50
 # Counting only: nobody reaches maxretry within the run, so every attempt
 # of every attacker must be in the store.  sshd must take 50 unauthenticated
