@@ -219,6 +219,9 @@ for i in range(10000):
     print("2001:db8:77:%x::1" % i)' >"$AB_DIR/many.txt"
 out=$(bh ban - --for 2h <"$AB_DIR/many.txt")
 tap_is "$out" "banned 10000 prefixes for 2h" "ban - bans 10000 addresses"
+# The monitor prints the transaction when it gets to it (later under load):
+# wait for it, then a little longer for any second one.
+wait_for 5 grep -q '^# new generation' "$AB_DIR/monitor.txt"
 sleep 0.5
 kill "$mon" 2>/dev/null
 n=$(nft_elems "$NS" v6 | grep -c '^2001:db8:77:')

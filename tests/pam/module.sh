@@ -1,6 +1,6 @@
 #!/bin/bash
 # module.sh - properties of pam_autoban.so itself: what it exports, what it
-# links, and 220 PAM transactions (420 attempts) under valgrind with no
+# links, and 110 PAM transactions (210 attempts) under valgrind with no
 # leak or error.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
@@ -52,22 +52,22 @@ vg() {	# vg LOG PAMDRIVE-ARGS...: valgrind memcheck, errors make exit 99
 }
 # 40 IPv4 hosts, each trying passwords on one connection (one PAM handle,
 # the module's LMDB environment kept between its attempts, as in sshd's
-# monitor): 5 counted, the 6th banned; then 80 more connections refused;
-# then 100 good logins with pam_setcred.
-out=$(vg "$t/vg1.log" -b v4 -H 40 -n 40 -A 6 2>&1)
+# monitor): 5 counted, the 6th banned; then 40 more connections refused;
+# then 50 good logins with pam_setcred (each also earns trust).
+out=$(vg "$t/vg1.log" -b v4 -H 20 -n 20 -A 6 2>&1)
 rc=$?
-tap_is "$rc" 0 "40 connections of 6 failing attempts under valgrind: no error, no leak"
+tap_is "$rc" 0 "20 connections of 6 failing attempts under valgrind: no error, no leak"
 [ "$rc" -ne 0 ] && sed 's/^/# /' "$t/vg1.log" | head -40
-tap_like "$out" "auth_err=200 maxtries=40" \
-    "those 240 attempts counted 5 per host and banned at the 6th"
-out=$(vg "$t/vg3.log" -b v4 -H 40 -n 80 2>&1)
+tap_like "$out" "auth_err=100 maxtries=20" \
+    "those 120 attempts counted 5 per host and banned at the 6th"
+out=$(vg "$t/vg3.log" -b v4 -H 20 -n 40 2>&1)
 rc=$?
-tap_is "$rc" 0 "80 refused transactions under valgrind: no error, no leak"
+tap_is "$rc" 0 "40 refused transactions under valgrind: no error, no leak"
 [ "$rc" -ne 0 ] && sed 's/^/# /' "$t/vg3.log" | head -40
-tap_like "$out" "auth_err=0 maxtries=80" "all 80 refused"
-out=$(vg "$t/vg2.log" -b v6 -H 100 -n 100 -p secret -S 2>&1)
+tap_like "$out" "auth_err=0 maxtries=40" "all 40 refused"
+out=$(vg "$t/vg2.log" -b v6 -H 50 -n 50 -p secret -S 2>&1)
 rc=$?
-tap_is "$rc" 0 "100 good logins with setcred under valgrind: no error, no leak"
+tap_is "$rc" 0 "50 good logins with setcred under valgrind: no error, no leak"
 [ "$rc" -ne 0 ] && sed 's/^/# /' "$t/vg2.log" | head -40
-tap_like "$out" "success=100" "all 100 good logins succeeded"
+tap_like "$out" "success=50" "all 50 good logins succeeded"
 tap_done
