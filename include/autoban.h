@@ -345,6 +345,20 @@ typedef int (*store_count_iter_fn)(const struct ab_counter *rec, void *arg);
 int store_ban_covering(struct ab_store *st, const struct ab_addr *host,
     store_ban_iter_fn fn, void *arg);
 
+/*
+ * The same, also answering in that transaction whether the pair (unit,
+ * user) logged in at or after since (earned trust): q->trusted 1 or 0.
+ * One read of the ban store per attempt, not two.
+ */
+struct ab_trust_probe {
+	struct ab_addr unit;
+	const char *user;
+	int64_t since;
+	int trusted;			/* out */
+};
+int store_ban_covering_probe(struct ab_store *st, const struct ab_addr *host,
+    store_ban_iter_fn fn, void *arg, struct ab_trust_probe *q);
+
 /* What a store_*_update or sweep callback asks for. */
 enum { AB_KEEP = 0, AB_WRITE = 1, AB_DELETE = 2 };
 

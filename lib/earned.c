@@ -29,16 +29,17 @@ trust_on(const struct ab_config *cfg)
 	return cfg->trust_factor > 1 && cfg->trust_window > 0;
 }
 
-int
-earned_pair(struct ab_store *st, const struct ab_addr *unit,
-    const char *user, int64_t now)
+void
+earned_probe(struct ab_store *st, const char *user, int64_t now,
+    struct ab_trust_probe *q)
 {
 	const struct ab_config *cfg = store_config(st);
 
+	memset(q, 0, sizeof(*q));
 	if (!trust_on(cfg) || user == NULL || !store_trust_user(user))
-		return 0;
-	return store_trust_since(st, unit, user, now - cfg->trust_window,
-	    NULL);
+		return;
+	q->user = user;
+	q->since = now - cfg->trust_window;
 }
 
 int

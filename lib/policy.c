@@ -401,10 +401,23 @@ fix_clock_cb(size_t i, struct ab_ban *rec, int found, void *arg)
 	return found && ban_fix_clock(c->cfg, rec, c->now) ? AB_WRITE : AB_KEEP;
 }
 
+static int find_ban(struct ab_store *st, const struct ab_addr *host,
+    int64_t now, struct ab_ban *ban, const struct ab_addr *unit,
+    struct ab_ban *unit_rec, int *unit_found, struct ab_trust_probe *q);
+
 int
 policy_find_ban(struct ab_store *st, const struct ab_addr *host, int64_t now,
     struct ab_ban *ban, const struct ab_addr *unit, struct ab_ban *unit_rec,
     int *unit_found)
+{
+	return find_ban(st, host, now, ban, unit, unit_rec, unit_found, NULL);
+}
+
+/* policy_find_ban, also asking q in the same read (earned trust). */
+static int
+find_ban(struct ab_store *st, const struct ab_addr *host, int64_t now,
+    struct ab_ban *ban, const struct ab_addr *unit, struct ab_ban *unit_rec,
+    int *unit_found, struct ab_trust_probe *q)
 {
 	struct cover c;
 	int rc;
@@ -413,7 +426,7 @@ policy_find_ban(struct ab_store *st, const struct ab_addr *host, int64_t now,
 	c.cfg = store_config(st);
 	c.now = now;
 	c.unit = unit;
-	if ((rc = store_ban_covering(st, host, cover_cb, &c)) != 0)
+	if ((rc = store_ban_covering_probe(st, host, cover_cb, &c, q)) != 0)
 		return rc;
 	/* Set right what the clock left ahead, then look again. */
 	if (c.nahead > 0) {
@@ -426,7 +439,8 @@ policy_find_ban(struct ab_store *st, const struct ab_addr *host, int64_t now,
 		memset(&c.ban, 0, sizeof(c.ban));
 		c.found = c.ufound = 0;
 		c.nahead = 0;
-		if ((rc = store_ban_covering(st, host, cover_cb, &c)) != 0)
+		if ((rc = store_ban_covering_probe(st, host, cover_cb, &c,
+		    q)) != 0)
 			return rc;
 	}
 	if (unit_rec != NULL) {
@@ -446,7 +460,8 @@ policy_find_ban(struct ab_store *st, const struct ab_addr *host, int64_t now,
 /* Shared start: ignored?  banned?  Leaves unit and since_ns for counting. */
 static int
 check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
-    struct ab_decision *d, struct ab_addr *unit, int64_t *since_ns)
+    struct ab_decision *d, struct ab_addr *unit, int64_t *since_ns,
+    struct ab_trust_probe *q)
 {
 	const struct ab_config *cfg = store_config(st);
 	struct ab_ban urec;
@@ -460,8 +475,10 @@ check_host(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 		return 1;
 	}
 	config_unit(cfg, host, unit);
-	rc = policy_find_ban(st, host, now_ns / NS, &d->ban, unit, &urec,
-	    &ufound);
+	if (q != NULL)
+		q->unit = *unit;
+	rc = find_ban(st, host, now_ns / NS, &d->ban, unit, &urec, &ufound,
+	    q);
 	if (rc < 0)
 		return rc;
 	if (rc == 1) {
@@ -477,16 +494,20 @@ count(struct ab_store *st, const struct ab_addr *host, const char *service,
     const char *user, int64_t now_ns, struct ab_decision *d, int pending)
 {
 	char svc[AB_SERVICE_MAX];
+	struct ab_trust_probe q;
 	struct count_ctx c;
 	struct ab_addr unit;
 	int64_t since_ns = 0;
 	int rc;
 
-	if ((rc = check_host(st, host, now_ns, d, &unit, &since_ns)) != 0)
+	/* A user who logged in from here lately is counted apart (earned.c);
+	 * asked in the same read as the bans. */
+	earned_probe(st, user, now_ns / NS, &q);
+	if ((rc = check_host(st, host, now_ns, d, &unit, &since_ns,
+	    q.user != NULL ? &q : NULL)) != 0)
 		return rc < 0 ? rc : 0;
 	ab_service_name(service, svc);
-	/* A user who logged in from here lately: counted apart (earned.c). */
-	if (earned_pair(st, &unit, user, now_ns / NS) == 1)
+	if (q.trusted)
 		return earned_count(st, host, &unit, user, svc, now_ns,
 		    since_ns, pending, d);
 	memset(&c, 0, sizeof(c));
@@ -549,7 +570,7 @@ policy_check(struct ab_store *st, const struct ab_addr *host, int64_t now_ns,
 	int64_t since_ns;
 	int rc;
 
-	rc = check_host(st, host, now_ns, d, &unit, &since_ns);
+	rc = check_host(st, host, now_ns, d, &unit, &since_ns, NULL);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)

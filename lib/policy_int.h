@@ -11,9 +11,12 @@ int policy_ban_unit(struct ab_store *st, const struct ab_addr *host,
     const struct ab_addr *unit, const char *service, int64_t now,
     unsigned failures, struct ab_decision *d);
 
-/* (unit, user) earned trust: 1, 0 (also when trust is off), or an error. */
-int earned_pair(struct ab_store *st, const struct ab_addr *unit,
-    const char *user, int64_t now);
+/*
+ * The question to ask with the ban lookup (store_ban_covering_probe):
+ * q->user NULL when trust is off or user cannot earn it.
+ */
+void earned_probe(struct ab_store *st, const char *user, int64_t now,
+    struct ab_trust_probe *q);
 
 /* Some user earned trust from unit: 1, 0, or an error. */
 int earned_prefix(struct ab_store *st, const struct ab_addr *unit,

@@ -291,16 +291,28 @@ int
 store_ban_covering(struct ab_store *st, const struct ab_addr *host,
     store_ban_iter_fn fn, void *arg)
 {
+	return store_ban_covering_probe(st, host, fn, arg, NULL);
+}
+
+int
+store_ban_covering_probe(struct ab_store *st, const struct ab_addr *host,
+    store_ban_iter_fn fn, void *arg, struct ab_trust_probe *q)
+{
 	struct meta_plens pl;
 	struct db db;
 	unsigned plen, fi = host->family == 4 ? 0 : 1;
+	int64_t t;
 	int rc;
 
+	if (q != NULL)
+		q->trusted = 0;
 	rc = db_begin(st, BANS, 0, &db);
 	if (rc == 1)
 		return 0;
 	if (rc != 0)
 		return rc;
+	if (q != NULL && trust_get_txn(&db, &q->unit, q->user, &t) == 1)
+		q->trusted = t >= q->since;
 	if ((rc = meta_get_plens(&db, &pl)) != 0)
 		goto done;
 	/* Look only at the prefix lengths that have records. */

@@ -86,6 +86,11 @@ struct db {
 
 /* ---- store.c ---- */
 
+/* In db's transaction: the pair's trust record (store_trust.c), 1 and *t,
+ * or 0. */
+int trust_get_txn(struct db *db, const struct ab_addr *unit, const char *user,
+    int64_t *t);
+
 /* One meta record written in a transaction of its own (what: for logs). */
 int db_meta_put(struct ab_store *st, int which, MDB_val *k, MDB_val *v,
     const char *what);

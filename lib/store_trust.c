@@ -90,6 +90,23 @@ store_trust_put(struct ab_store *st, const struct ab_addr *unit,
 	return db_meta_put(st, BANS, &k, &v, "write a trust record");
 }
 
+int
+trust_get_txn(struct db *db, const struct ab_addr *unit, const char *user,
+    int64_t *t)
+{
+	uint8_t kb[KEY_MAX_LEN];
+	MDB_val k, v;
+
+	if (!store_trust_user(user))
+		return 0;
+	k.mv_size = tkey(TRUST_KEY, unit, user, kb);
+	k.mv_data = kb;
+	if (mdb_get(db->txn, db->meta, &k, &v) != 0 || v.mv_size != sizeof(*t))
+		return 0;
+	memcpy(t, v.mv_data, sizeof(*t));
+	return 1;
+}
+
 struct since_ctx {
 	const uint8_t *prefix;
 	size_t plen;
