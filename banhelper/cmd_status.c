@@ -158,8 +158,7 @@ allowlist(struct ab_store *st, const struct ab_config *cfg, int64_t now,
 		const char *name = cfg->ignore_names[i];
 		int got = store_allow_get(st, name, a, AB_ALLOW_ADDRS_MAX, &n,
 		    &last) == 1;
-		int fresh = got && now <= last + cfg->resolve_interval +
-		    cfg->resolve_keep;
+		int fresh = got && store_allow_fresh(cfg, last, now);
 
 		if (j != NULL) {
 			json_t *ja = json_array();

@@ -305,7 +305,7 @@ ban_line(struct f2b *x, const struct ab_config *cfg, char *s, int64_t now,
 }
 
 static void
-print_jails(const struct f2b *x, const struct ab_config *cfg)
+print_jails(const struct f2b *x)
 {
 	size_t i;
 
@@ -341,7 +341,6 @@ print_jails(const struct f2b *x, const struct ab_config *cfg)
 			printf("# not translated:\n%s", j->notes);
 		printf("\n");
 	}
-	(void)cfg;
 }
 
 int
@@ -404,7 +403,7 @@ import_fail2ban(struct bh *bh, int argc, char **argv)
 			    sizeof(en)), lineno, why);
 		rc = 0;
 	}
-	print_jails(&x, &bh->cfg);
+	print_jails(&x);
 	if (x.nban > 0) {
 		if (geteuid() != 0) {
 			bh_err("import fail2ban: banning needs root; the "

@@ -401,6 +401,12 @@ int store_allow_get(struct ab_store *st, const char *name, struct ab_addr *a,
     size_t max, size_t *n, int64_t *last_ok);
 int store_allow_match(struct ab_store *st, const struct ab_config *cfg,
     const struct ab_addr *host, int64_t now);
+/* A name's addresses resolved at last_ok are still allowed at now. */
+int store_allow_fresh(const struct ab_config *cfg, int64_t last_ok,
+    int64_t now);
+/* prefix overlaps an allowed address of a name in ignoreip: 1 or 0. */
+int store_allow_covers(struct ab_store *st, const struct ab_addr *prefix,
+    int64_t now);
 
 /*
  * Earned trust (store_trust.c).  store_trust_user: 1 if user can earn

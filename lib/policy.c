@@ -692,27 +692,6 @@ manual_cb(size_t i, struct ab_ban *rec, int found, void *arg)
 	return AB_WRITE;
 }
 
-/* prefix covers a fresh address of a name in ignoreip. */
-static int
-covers_named(struct ab_store *st, const struct ab_config *cfg,
-    const struct ab_addr *prefix, int64_t now)
-{
-	struct ab_addr a[AB_ALLOW_ADDRS_MAX];
-	size_t i, j, n;
-	int64_t last_ok;
-
-	for (i = 0; i < cfg->nignore_names; i++) {
-		if (store_allow_get(st, cfg->ignore_names[i], a,
-		    AB_ALLOW_ADDRS_MAX, &n, &last_ok) != 1 ||
-		    now > last_ok + cfg->resolve_interval + cfg->resolve_keep)
-			continue;
-		for (j = 0; j < n; j++)
-			if (overlaps(prefix, &a[j]))
-				return 1;
-	}
-	return 0;
-}
-
 int
 policy_ban_manual_many(struct ab_store *st, const struct ab_addr *prefixes,
     size_t n, int64_t secs, int force, int64_t now, int *res,
@@ -736,7 +715,7 @@ policy_ban_manual_many(struct ab_store *st, const struct ab_addr *prefixes,
 		for (k = 0; k < cfg->nignore && res[i] == 0; k++)
 			if (overlaps(&prefixes[i], &cfg->ignore[k]))
 				res[i] = AB_EIGNORED;
-		if (res[i] == 0 && covers_named(st, cfg, &prefixes[i], now))
+		if (res[i] == 0 && store_allow_covers(st, &prefixes[i], now))
 			res[i] = AB_EIGNORED;
 	}
 	return store_ban_update_many(st, prefixes, n, manual_cb, &m);

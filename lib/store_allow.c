@@ -120,6 +120,34 @@ store_allow_get(struct ab_store *st, const char *name, struct ab_addr *a,
 }
 
 int
+store_allow_fresh(const struct ab_config *cfg, int64_t last_ok, int64_t now)
+{
+	return now <= last_ok + cfg->resolve_interval + cfg->resolve_keep;
+}
+
+int
+store_allow_covers(struct ab_store *st, const struct ab_addr *prefix,
+    int64_t now)
+{
+	const struct ab_config *cfg = store_config(st);
+	struct ab_addr a[AB_ALLOW_ADDRS_MAX];
+	size_t i, j, n;
+	int64_t last_ok;
+
+	for (i = 0; i < cfg->nignore_names; i++) {
+		if (store_allow_get(st, cfg->ignore_names[i], a,
+		    AB_ALLOW_ADDRS_MAX, &n, &last_ok) != 1 ||
+		    !store_allow_fresh(cfg, last_ok, now))
+			continue;
+		for (j = 0; j < n; j++)
+			if (addr_contains(prefix, &a[j]) ||
+			    addr_contains(&a[j], prefix))
+				return 1;
+	}
+	return 0;
+}
+
+int
 store_allow_match(struct ab_store *st, const struct ab_config *cfg,
     const struct ab_addr *host, int64_t now)
 {
@@ -142,7 +170,7 @@ store_allow_match(struct ab_store *st, const struct ab_config *cfg,
 		k.mv_data = kb;
 		if (mdb_get(db.txn, db.meta, &k, &v) != 0 ||
 		    allow_decode(&v, a, AB_ALLOW_ADDRS_MAX, &n, &last_ok) != 0 ||
-		    now > last_ok + cfg->resolve_interval + cfg->resolve_keep)
+		    !store_allow_fresh(cfg, last_ok, now))
 			continue;
 		for (j = 0; j < n && !hit; j++)
 			hit = a[j].family == h.family && memcmp(a[j].a, h.a,
