@@ -62,7 +62,8 @@ HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/cmd_list.c banhelper/cmd_status.c banhelper/cmd_ban.c \
 	  banhelper/cmd_report.c banhelper/report.c banhelper/report_srv.c \
 	  banhelper/resolve.c banhelper/cmd_import.c banhelper/authlog.c \
-	  banhelper/f2b.c \
+	  banhelper/f2b.c banhelper/fleet.c banhelper/fleet_event.c \
+	  banhelper/fleet_apply.c \
 	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \
 	  banhelper/privops.c \
 	  banhelper/fw.c banhelper/fw_partition.c banhelper/fw_nft.c \
@@ -97,7 +98,7 @@ $(MODULE): $(MOD_OBJ) $(B)/libautoban.a pam_module/exports.map
 
 $(HELPER): $(HELPER_OBJ) $(B)/libautoban.a
 	$(CC) -pie -o $@ $(HELPER_OBJ) $(B)/libautoban.a $(LDHARDEN) \
-	  $(LDFLAGS) -lnftables -lnftnl -lmnl -ljansson -lcap -llmdb -lpthread
+	  $(LDFLAGS) -lnftables -lnftnl -lmnl -ljansson -lcap -llmdb -lhiredis -lpthread
 
 $(B)/tests/%: tests/unit/%.c $(B)/libautoban.a
 	@mkdir -p $(@D)

@@ -129,13 +129,13 @@ cmd_list(struct bh *bh, int argc, char **argv)
 			if (end == 0)
 				continue;
 			json_array_append_new(jb, json_pack("{s:s, s:s, s:s, "
-			    "s:i, s:I, s:I, s:I, s:i}", "prefix",
+			    "s:i, s:I, s:I, s:I, s:i, s:s}", "prefix",
 			    addr_format(&b->prefix, a, sizeof(a)), "origin",
 			    ab_origin_name(b->origin),
 			    "service", b->service, "failures", (int)b->failures,
 			    "started", (json_int_t)b->start, "until",
 			    (json_int_t)end, "left", (json_int_t)(end - l.now),
-			    "times_banned", (int)b->nbans));
+			    "times_banned", (int)b->nbans, "from", b->from));
 		}
 		json_object_set_new(root, "bans", jb);
 		if (bh->all) {
@@ -169,15 +169,15 @@ cmd_list(struct bh *bh, int argc, char **argv)
 		if (end == 0)
 			continue;
 		if (shown++ == 0)
-			printf("%-30s %-7s %-12s %8s  %-19s  %-10s %5s\n",
+			printf("%-30s %-7s %-12s %8s  %-19s  %-10s %5s  %s\n",
 			    "PREFIX", "ORIGIN", "SERVICE", "FAILURES", "STARTED",
-			    "LEFT", "BANS");
-		printf("%-30s %-7s %-12s %8u  %-19s  %-10s %5u\n",
+			    "LEFT", "BANS", "FROM");
+		printf("%-30s %-7s %-12s %8u  %-19s  %-10s %5u  %s\n",
 		    addr_format(&b->prefix, a, sizeof(a)),
 		    ab_origin_name(b->origin),
 		    b->service[0] != '\0' ? b->service : "-", b->failures, bh_fmt_time(b->start, t, sizeof(t)),
 		    ab_fmt_duration(end - l.now, left, sizeof(left)),
-		    b->nbans);
+		    b->nbans, b->from[0] != '\0' ? b->from : "here");
 	}
 	if (shown == 0)
 		printf("no active bans\n");

@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bh.h"
+#include "fleet.h"
 #include "fw.h"
 #include "privs.h"
 
 struct actives {
 	const struct ab_config *cfg;
 	int64_t now;
-	size_t n, manual;
+	size_t n, manual, fleet;
 };
 
 static int
@@ -26,6 +28,7 @@ active_cb(const struct ab_ban *rec, void *arg)
 	if (policy_ban_end(a->cfg, rec, a->now) > 0) {
 		a->n++;
 		a->manual += rec->origin == AB_ORIGIN_MANUAL;
+		a->fleet += rec->from[0] != '\0';
 	}
 	return 0;
 }
@@ -222,12 +225,77 @@ pct(const struct ab_store_part *p)
 	    0;
 }
 
+/* ---- the fleet link, as the daemon last wrote it ------------------------ */
+
+static const char *
+fleet_self(const struct ab_config *cfg, char *buf, size_t len)
+{
+	if (cfg->fleet_name[0] != '\0')
+		return cfg->fleet_name;
+	if (gethostname(buf, len) != 0 || !config_fleet_name_ok(buf))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static json_t *
+fleet_json(const struct bh *bh, const struct actives *a)
+{
+	struct fleet_state fs;
+	char me[AB_FLEET_NAME_MAX];
+	int have = fleet_state_read(&bh->cfg, &fs) == 0;
+
+	return json_pack("{s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:s, s:s, s:I}", "name", fleet_self(&bh->cfg, me,
+	    sizeof(me)), "redis", bh->cfg.fleet_host, "port",
+	    (int)bh->cfg.fleet_port, "state_known", have, "connected",
+	    have && fs.connected, "since", (json_int_t)fs.since, "last_event",
+	    (json_int_t)fs.last_event, "lag_ms", (json_int_t)fs.lag_ms,
+	    "published", (json_int_t)fs.published, "received",
+	    (json_int_t)fs.received, "applied", (json_int_t)fs.applied,
+	    "rejected", (json_int_t)fs.rejected, "last_id", fs.last_id,
+	    "error", fs.error, "bans_from_fleet", (json_int_t)a->fleet);
+}
+
+static void
+fleet_print(const struct bh *bh, const struct actives *a)
+{
+	struct fleet_state fs;
+	char me[AB_FLEET_NAME_MAX], t[32], ago[32];
+
+	printf("fleet:     %s on redis://%s:%u: ", fleet_self(&bh->cfg, me,
+	    sizeof(me)), bh->cfg.fleet_host, (unsigned)bh->cfg.fleet_port);
+	if (fleet_state_read(&bh->cfg, &fs) != 0) {
+		printf("no state yet (is the daemon running?)\n");
+		return;
+	}
+	if (fs.connected)
+		printf("connected since %s", bh_fmt_time(fs.since, t,
+		    sizeof(t)));
+	else
+		printf("CUT OFF since %s (%s): protection here goes on; bans "
+		    "made here are sent when the link returns",
+		    bh_fmt_time(fs.since, t, sizeof(t)), fs.error[0] ? fs.error :
+		    "?");
+	printf("\n           ");
+	if (fs.last_event > 0)
+		printf("last event %s ago (lag %lld ms), ", ab_fmt_duration(
+		    (int64_t)time(NULL) - fs.last_event, ago, sizeof(ago)),
+		    (long long)fs.lag_ms);
+	else
+		printf("no event yet, ");
+	printf("%llu published, %llu received, %llu applied, %llu refused; "
+	    "%zu active bans came from the fleet\n",
+	    (unsigned long long)fs.published, (unsigned long long)fs.received,
+	    (unsigned long long)fs.applied, (unsigned long long)fs.rejected,
+	    a->fleet);
+}
+
 int
 cmd_status(struct bh *bh, int argc, char **argv)
 {
 	struct ab_store *st = NULL;
 	struct ab_store_stat ss;
-	struct actives act = { &bh->cfg, (int64_t)time(NULL), 0, 0 };
+	struct actives act = { &bh->cfg, (int64_t)time(NULL), 0, 0, 0 };
 	struct fw_check chk;
 	struct fw *fw = NULL;
 	struct ab_service_stat *svc = NULL;
@@ -328,6 +396,8 @@ cmd_status(struct bh *bh, int argc, char **argv)
 		json_object_set_new(root, "allowlist", json_pack("{s:I, s:o}",
 		    "addresses", (json_int_t)bh->cfg.nignore, "names", jallow));
 		json_object_set_new(root, "trusted", jtrust);
+		if (bh->cfg.fleet_host[0] != '\0')
+			json_object_set_new(root, "fleet", fleet_json(bh, &act));
 		free(svc);
 		bh_print_json(root);
 		return BH_OK;
@@ -375,6 +445,8 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	} else {
 		printf("daemon:    not running\n");
 	}
+	if (bh->cfg.fleet_host[0] != '\0')
+		fleet_print(bh, &act);
 	if (atext != NULL)
 		fputs(atext, stdout);
 	free(atext);

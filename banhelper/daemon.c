@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "bh.h"
+#include "fleet.h"
 #include "fw.h"
 #include "privs.h"
 #include "repair.h"
@@ -59,6 +60,7 @@ struct daemon {
 	struct privops *po;	/* takes back a store directory root made */
 	struct report_srv *rs;	/* the report socket */
 	struct resolver *res;	/* ignoreip host names */
+	struct fleet *fl;	/* NULL without fleet */
 	uid_t uid;
 	gid_t gid;
 	int pidfd, sockfd, sigfd;
@@ -457,6 +459,21 @@ reload(struct daemon *d)
 		memcpy(next.cfg.user, d->bh->cfg.user, sizeof(next.cfg.user));
 		next.cfg.backend = d->bh->cfg.backend;
 	}
+	/* The fleet's threads read these: they change only on restart. */
+	if (strcmp(next.cfg.fleet_host, d->bh->cfg.fleet_host) != 0 ||
+	    next.cfg.fleet_port != d->bh->cfg.fleet_port ||
+	    strcmp(next.cfg.fleet_name, d->bh->cfg.fleet_name) != 0 ||
+	    strcmp(next.cfg.fleet_password_file,
+	    d->bh->cfg.fleet_password_file) != 0)
+		ab_logf(&d->bh->log, LOG_WARNING, "fleet, fleet_name and "
+		    "fleet_password_file change only on restart");
+	memcpy(next.cfg.fleet_host, d->bh->cfg.fleet_host,
+	    sizeof(next.cfg.fleet_host));
+	next.cfg.fleet_port = d->bh->cfg.fleet_port;
+	memcpy(next.cfg.fleet_name, d->bh->cfg.fleet_name,
+	    sizeof(next.cfg.fleet_name));
+	memcpy(next.cfg.fleet_password_file, d->bh->cfg.fleet_password_file,
+	    sizeof(next.cfg.fleet_password_file));
 	close_backends(d);
 	d->bh->cfg = next.cfg;
 	d->gen_known = 0;
@@ -497,7 +514,8 @@ poll_timeout(const struct daemon *d)
 
 	if (d->bh->cfg.nignore_names > 0 && d->next_resolve - mono_ms() < ms)
 		ms = d->next_resolve - mono_ms();
-
+	if (d->fl != NULL && ms > 1000)
+		ms = 1000;	/* the fleet's state file stays fresh */
 	if (ms < 0)
 		return 0;
 	return ms > INT_MAX ? INT_MAX : (int)ms;
@@ -527,6 +545,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	    pidfile_take(&d, uid, gid) != 0 || socket_open(&d) != 0 ||
 	    report_srv_open(&d.rs, &bh->cfg, &bh->log) != 0 ||
 	    resolver_new(&d.res, &bh->log) != 0 ||
+	    fleet_start(&d.fl, &bh->cfg, &bh->log) != 0 ||
 	    privops_start(&d.po, &bh->cfg, uid, gid, &bh->log) != 0) {
 		rc = BH_ERR;
 		goto out;
@@ -566,11 +585,11 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	d.next_prune = mono_ms();
 	d.next_resolve = mono_ms();
 	while (!stop) {
-		struct pollfd pfd[3 + REPORT_POLLFDS] = { { d.sockfd, POLLIN,
+		struct pollfd pfd[4 + REPORT_POLLFDS] = { { d.sockfd, POLLIN,
 		    0 }, { d.sigfd, POLLIN, 0 }, { resolver_fd(d.res), POLLIN,
-		    0 } };
-		int nr = report_srv_pollfds(d.rs, pfd + 3, REPORT_POLLFDS);
-		int n = poll(pfd, 3 + (nfds_t)nr, poll_timeout(&d));
+		    0 }, { fleet_fd(d.fl), POLLIN, 0 } };
+		int nr = report_srv_pollfds(d.rs, pfd + 4, REPORT_POLLFDS);
+		int n = poll(pfd, 4 + (nfds_t)nr, poll_timeout(&d));
 
 		if (n < 0 && errno != EINTR) {
 			ab_logf(&bh->log, LOG_ERR, "poll: %s", strerror(errno));
@@ -597,7 +616,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 				sync_changes(&d);
 		}
 		/* Reports: a ban one made goes to the kernel at once. */
-		if (nr > 0 && report_srv_handle(d.rs, pfd + 3, nr, n > 0 &&
+		if (nr > 0 && report_srv_handle(d.rs, pfd + 4, nr, n > 0 &&
 		    open_backends(&d) == 0 ? d.st : NULL) && d.fw != NULL)
 			sync_changes(&d);
 		if (bh->cfg.nignore_names > 0 && mono_ms() >= d.next_resolve) {
@@ -609,6 +628,10 @@ cmd_run(struct bh *bh, int argc, char **argv)
 			d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
 			tick(&d);
 		}
+		/* Bans of the fleet in, bans made here out (fleet.c). */
+		if (d.fl != NULL && fleet_turn(d.fl, open_backends(&d) == 0 ?
+		    d.st : NULL) == 1 && d.fw != NULL)
+			sync_changes(&d);
 	}
 	ab_logf(&bh->log, LOG_INFO, "stopping; bans stay in the kernel until "
 	    "their timeouts");
@@ -623,6 +646,7 @@ out:
 		close(d.sockfd);
 	}
 	report_srv_close(d.rs);
+	fleet_stop(d.fl);
 	if (d.pidfd >= 0)
 		close(d.pidfd);
 	if (d.sigfd >= 0)

@@ -161,6 +161,7 @@ static inline unsigned addr_bits(const struct ab_addr *a)
 #define AB_PORTS_MAX		32
 #define AB_MAXRETRY_MAX		100
 #define AB_DURATION_MAX		(366LL * 86400)	/* longest ban: a year */
+#define AB_FLEET_NAME_MAX	64	/* a server's fleet_name, NUL included */
 
 enum ab_on_error { AB_ON_ERROR_OPEN = 0, AB_ON_ERROR_CLOSED = 1 };
 enum ab_backend { AB_BACKEND_NFT = 0, AB_BACKEND_IPSET = 1 };
@@ -196,7 +197,19 @@ struct ab_config {
 	char user[33];			/* the daemon's own user */
 	char report_group[33];		/* may report besides root; "" none */
 	unsigned report_rate;		/* reports a second per peer uid */
+	/* fleet = redis://HOST:PORT: bans shared through Redis (fleet.c) */
+	char fleet_host[AB_NAME_MAX + 1];	/* "" no fleet */
+	uint16_t fleet_port;
+	char fleet_password_file[AB_PATH_MAX];	/* "" no AUTH */
+	char fleet_name[AB_FLEET_NAME_MAX];	/* "" the host name */
+	unsigned fleet_accept;		/* AB_FLEET_AUTO | AB_FLEET_MANUAL */
+	unsigned fleet_rate;		/* events a minute per origin */
 };
+
+enum { AB_FLEET_AUTO = 1, AB_FLEET_MANUAL = 2 };
+
+/* 1 if s can be a fleet_name: 1 to 63 of [A-Za-z0-9._-]. */
+int config_fleet_name_ok(const char *s);
 
 /* Fill cfg with the documented defaults. */
 void config_defaults(struct ab_config *cfg);
@@ -267,6 +280,8 @@ struct ab_ban {
 	uint64_t seq;		/* change number of its last kernel change */
 	char service[AB_SERVICE_MAX];	/* whose failures made the last auto
 					 * ban; "" for manual bans */
+	char from[AB_FLEET_NAME_MAX];	/* the fleet server the ban came
+					 * from; "" for a ban made here */
 	int svc_delta;		/* set by a store_ban_fn: added to the
 				 * service's total bans (not stored) */
 };
@@ -407,6 +422,15 @@ int store_allow_fresh(const struct ab_config *cfg, int64_t last_ok,
 /* prefix overlaps an allowed address of a name in ignoreip: 1 or 0. */
 int store_allow_covers(struct ab_store *st, const struct ab_addr *prefix,
     int64_t now);
+
+/*
+ * The fleet's bookkeeping in the ban store's meta table (store_allow.c):
+ * a short value (at most 128 bytes) under "fleet:KEY".  get: 1 and the
+ * value NUL-terminated in out, 0 if absent.
+ */
+int store_fleet_get(struct ab_store *st, const char *key, char *out,
+    size_t outlen);
+int store_fleet_put(struct ab_store *st, const char *key, const char *val);
 
 /*
  * Earned trust (store_trust.c).  store_trust_user: 1 if user can earn

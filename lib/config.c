@@ -47,6 +47,8 @@ config_defaults(struct ab_config *cfg)
 	cfg->resolve_keep = 86400;
 	cfg->trust_factor = 3;
 	cfg->trust_window = 30 * 86400;
+	cfg->fleet_accept = AB_FLEET_AUTO | AB_FLEET_MANUAL;
+	cfg->fleet_rate = 20000;
 }
 
 /* Strict unsigned decimal in [lo, hi]. */
@@ -234,6 +236,64 @@ valid_path(const char *s)
 	return s[0] == '/' && strlen(s) < AB_PATH_MAX;
 }
 
+int
+config_fleet_name_ok(const char *s)
+{
+	size_t i, n = strnlen(s, AB_FLEET_NAME_MAX);
+
+	if (n == 0 || n >= AB_FLEET_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * "redis://HOST:PORT" (PORT defaults to 6379; HOST a name, an IPv4
+ * address or [an IPv6 address]): 0, or -1.
+ */
+static int
+parse_fleet(struct ab_config *cfg, const char *v)
+{
+	char host[AB_NAME_MAX + 1];
+	const char *h, *e, *port;
+	unsigned long p = 6379;
+	struct ab_addr a;
+	size_t n;
+
+	if (strncmp(v, "redis://", 8) != 0)
+		return -1;
+	h = v + 8;
+	if (*h == '[') {
+		if ((e = strchr(h, ']')) == NULL)
+			return -1;
+		n = (size_t)(e - h - 1);
+		port = e[1] == ':' ? e + 2 : e[1] == '\0' ? NULL : "";
+		h++;
+	} else {
+		e = strchr(h, ':');
+		n = e != NULL ? (size_t)(e - h) : strlen(h);
+		port = e != NULL ? e + 1 : NULL;
+	}
+	if (n == 0 || n > AB_NAME_MAX)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (addr_parse(host, &a) != 0 && !valid_hostname(host))
+		return -1;
+	if (port != NULL && parse_uint(port, 1, 65535, &p) != 0)
+		return -1;
+	memcpy(cfg->fleet_host, host, n + 1);
+	cfg->fleet_port = (uint16_t)p;
+	return 0;
+}
+
 /* A user name as adduser takes it (no digits first, no ':' or '/'). */
 static int
 valid_user(const char *s)
@@ -309,6 +369,8 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 	UINT(trust_factor, 1, 10, "a whole factor from 1 (off) to 10")
 	UINT(report_rate, 1, 10000, "a whole number of reports a second, "
 	    "1 to 10000")
+	UINT(fleet_rate, 1, 1000000, "a whole number of fleet events a "
+	    "minute per server, 1 to 1000000")
 #undef DURATION
 #undef UINT
 
@@ -353,6 +415,47 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 			goto bad_value;
 		}
 		snprintf(dst, AB_PATH_MAX, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "fleet") == 0) {
+		if (value[0] == '\0') {
+			cfg->fleet_host[0] = '\0';
+			return 0;
+		}
+		if (parse_fleet(cfg, value) != 0) {
+			expect = "redis://HOST:PORT (HOST a name, an address or "
+			    "[an IPv6 address]), or nothing";
+			goto bad_value;
+		}
+		return 0;
+	}
+	if (strcmp(key, "fleet_password_file") == 0) {
+		if (value[0] != '\0' && !valid_path(value)) {
+			expect = "an absolute path shorter than 256 bytes";
+			goto bad_value;
+		}
+		snprintf(cfg->fleet_password_file, AB_PATH_MAX, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "fleet_name") == 0) {
+		if (value[0] != '\0' && !config_fleet_name_ok(value)) {
+			expect = "1 to 63 letters, digits, '.', '_' or '-'";
+			goto bad_value;
+		}
+		snprintf(cfg->fleet_name, sizeof(cfg->fleet_name), "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "fleet_accept") == 0) {
+		if (strcmp(value, "auto") == 0)
+			cfg->fleet_accept = AB_FLEET_AUTO;
+		else if (strcmp(value, "manual") == 0)
+			cfg->fleet_accept = AB_FLEET_MANUAL;
+		else if (strcmp(value, "both") == 0)
+			cfg->fleet_accept = AB_FLEET_AUTO | AB_FLEET_MANUAL;
+		else {
+			expect = "auto, manual or both";
+			goto bad_value;
+		}
 		return 0;
 	}
 	if (strcmp(key, "report_group") == 0) {

@@ -291,6 +291,7 @@ autoban_cb(struct ab_ban *rec, int found, void *arg)
 	n = found && rec->until + b->cfg->forget_after >= b->now ?
 	    rec->nbans : 0;
 	rec->origin = b->pam_only ? AB_ORIGIN_TRUSTED : AB_ORIGIN_AUTO;
+	rec->from[0] = '\0';	/* a ban of this server now */
 	memcpy(rec->service, b->service, AB_SERVICE_MAX);
 	rec->svc_delta = 1;
 	rec->nbans = n + 1;
@@ -686,6 +687,7 @@ manual_cb(size_t i, struct ab_ban *rec, int found, void *arg)
 	else
 		rec->nbans = 1;
 	rec->origin = AB_ORIGIN_MANUAL;
+	rec->from[0] = '\0';
 	rec->service[0] = '\0';
 	rec->start = m->now;
 	rec->until = m->now + m->secs;

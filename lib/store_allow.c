@@ -14,6 +14,8 @@
  * (until resolve_interval + resolve_keep after the name last resolved), and
  * only whole addresses (no prefixes).
  */
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -178,4 +180,69 @@ store_allow_match(struct ab_store *st, const struct ab_config *cfg,
 	}
 	db_end(&db, 0);
 	return hit;
+}
+
+/* ---- the fleet's bookkeeping: "fleet:KEY" = a short text ---------------- */
+
+#define FLEET_KEY	"fleet:"
+#define FLEET_VAL_MAX	128
+
+static size_t
+fleet_key(const char *key, char kb[sizeof(FLEET_KEY) + 32])
+{
+	size_t n = strnlen(key, 32);
+
+	memcpy(kb, FLEET_KEY, sizeof(FLEET_KEY) - 1);
+	memcpy(kb + sizeof(FLEET_KEY) - 1, key, n);
+	return sizeof(FLEET_KEY) - 1 + n;
+}
+
+int
+store_fleet_get(struct ab_store *st, const char *key, char *out,
+    size_t outlen)
+{
+	char kb[sizeof(FLEET_KEY) + 32];
+	struct db db;
+	MDB_val k, v;
+	int rc;
+
+	if (outlen == 0)
+		return -EINVAL;
+	out[0] = '\0';
+	if ((rc = db_begin(st, BANS, 0, &db)) != 0)
+		return rc == 1 ? 0 : rc;
+	k.mv_size = fleet_key(key, kb);
+	k.mv_data = kb;
+	rc = mdb_get(db.txn, db.meta, &k, &v);
+	if (rc == 0) {
+		/* Only a value of the shape we write is taken. */
+		if (v.mv_size == 0 || v.mv_size > FLEET_VAL_MAX ||
+		    v.mv_size >= outlen ||
+		    memchr(v.mv_data, '\0', v.mv_size) != NULL) {
+			rc = 0;
+		} else {
+			memcpy(out, v.mv_data, v.mv_size);
+			out[v.mv_size] = '\0';
+			rc = 1;
+		}
+	} else {
+		rc = rc == MDB_NOTFOUND ? 0 : mdb_to_ab(rc);
+	}
+	db_end(&db, 0);
+	return rc;
+}
+
+int
+store_fleet_put(struct ab_store *st, const char *key, const char *val)
+{
+	char kb[sizeof(FLEET_KEY) + 32];
+	MDB_val k, v;
+
+	v.mv_size = strnlen(val, FLEET_VAL_MAX + 1);
+	if (v.mv_size == 0 || v.mv_size > FLEET_VAL_MAX)
+		return -EINVAL;
+	v.mv_data = (void *)(uintptr_t)val;
+	k.mv_size = fleet_key(key, kb);
+	k.mv_data = kb;
+	return db_meta_put(st, BANS, &k, &v, "write the fleet's position");
 }

@@ -226,7 +226,7 @@ int key_parse(const void *data, size_t len, struct ab_addr *a);
 int ban_decode(const MDB_val *v, struct ab_ban *b);
 size_t ban_encode(const struct ab_ban *rec, const MDB_val *old, uint8_t *buf,
     size_t len);
-#define BAN_REC_MAX	(40 + AB_SERVICE_MAX + REC_TAIL_MAX)
+#define BAN_REC_MAX	(40 + AB_SERVICE_MAX + AB_FLEET_NAME_MAX + REC_TAIL_MAX)
 
 int cnt_decode(const MDB_val *v, struct ab_counter *c);
 size_t cnt_encode(const struct ab_counter *rec, const MDB_val *old,

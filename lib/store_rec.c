@@ -34,6 +34,12 @@ struct ban_rec_v2 {
 	char service[AB_SERVICE_MAX];
 };
 
+/* Version 3: the fleet server a ban came from. */
+struct ban_rec_v3 {
+	struct ban_rec_v2 v2;	/* version 3 */
+	char from[AB_FLEET_NAME_MAX];
+};
+
 /* Version 1 of a counts record's header: failures start at hdr_len. */
 struct cnt_hdr_v1 {
 	uint8_t version;	/* 1 */
@@ -121,6 +127,16 @@ ban_decode(const MDB_val *v, struct ab_ban *b)
 	if (r.version >= 2 && v->mv_size >= sizeof(struct ban_rec_v2))
 		svc_decode((const char *)v->mv_data +
 		    offsetof(struct ban_rec_v2, service), b->service);
+	b->from[0] = '\0';
+	if (r.version >= 3 && v->mv_size >= sizeof(struct ban_rec_v3)) {
+		const char *f = (const char *)v->mv_data +
+		    offsetof(struct ban_rec_v3, from);
+
+		memcpy(b->from, f, AB_FLEET_NAME_MAX);
+		b->from[AB_FLEET_NAME_MAX - 1] = '\0';
+		if (!config_fleet_name_ok(b->from))
+			b->from[0] = '\0';
+	}
 	return 0;
 }
 
@@ -129,19 +145,22 @@ ban_encode(const struct ab_ban *rec, const MDB_val *old, uint8_t *buf,
     size_t len)
 {
 	struct ban_rec_v1 r;
-	size_t n = sizeof(struct ban_rec_v2);
+	size_t n = sizeof(struct ban_rec_v3);
 
 	memset(&r, 0, sizeof(r));
 	memset(buf, 0, n);
 	/* Keep the reserved fields and tail a later version wrote. */
-	if (old != NULL && old->mv_size > sizeof(struct ban_rec_v2) &&
+	if (old != NULL && old->mv_size > sizeof(struct ban_rec_v3) &&
 	    old->mv_size <= len && old->mv_size <= sizeof(r) + REC_TAIL_MAX) {
 		memcpy(buf, old->mv_data, old->mv_size);
 		memcpy(&r, old->mv_data, sizeof(r));
 		n = old->mv_size;
 	}
-	if (r.version < 2)
-		r.version = 2;
+	if (r.version < 3)
+		r.version = 3;
+	memset(buf + offsetof(struct ban_rec_v3, from), 0, AB_FLEET_NAME_MAX);
+	memcpy(buf + offsetof(struct ban_rec_v3, from), rec->from,
+	    strnlen(rec->from, AB_FLEET_NAME_MAX - 1));
 	memset(buf + offsetof(struct ban_rec_v2, service), 0, AB_SERVICE_MAX);
 	memcpy(buf + offsetof(struct ban_rec_v2, service), rec->service,
 	    strnlen(rec->service, AB_SERVICE_MAX - 1));

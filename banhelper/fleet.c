@@ -1,0 +1,1254 @@
+/*
+ * fleet.c - the daemon's link to the fleet's Redis (docs/fleet.md).
+ *
+ * Two threads, each with a connection of its own, so that Redis never
+ * stalls the daemon: the reader follows the stream FLEET_STREAM with
+ * XREAD BLOCK from the last id this server took (kept in its store), and
+ * rebuilds from the current set (keys FLEET_BAN_KEY + prefix, expiring with
+ * their ban) when that id is gone from the stream or Redis lost its data;
+ * the publisher sends, for each change made here, the key and the stream
+ * entry in one MULTI/EXEC.  Only the daemon's own thread touches the store:
+ * it applies what the reader queued (fleet_apply.c) and queues for the
+ * publisher what the store's change log says changed here since the last
+ * position it knows Redis has, so bans made while Redis was unreachable
+ * go out when the link returns.
+ *
+ * MUST: start the threads only after the privilege drop (capabilities are
+ * per thread); build every command with hiredis' argument formatting, never
+ * from text; never re-publish a ban or unban that came from the fleet
+ * (no loops); bound every queue; never block the daemon's thread on Redis.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "fleet.h"
+
+#define IN_MAX		200000	/* events waiting for the daemon's thread */
+#define OUT_MAX		100000	/* changes waiting for the publisher */
+#define BATCH		1000	/* per pipeline, per XREAD */
+#define APPLY_BATCH	4096	/* per write transaction */
+#define IO_TIMEOUT_MS	3000
+#define BLOCK_MS	1000
+
+struct inev {
+	char line[FLEET_LINE_MAX];
+	size_t len;			/* 0: the end of a snapshot */
+	char id[FLEET_ID_MAX];
+	int snapshot;
+};
+
+struct outev {
+	int op;				/* 0: only marks tag as sent */
+	char line[FLEET_LINE_MAX];
+	char key[sizeof(FLEET_BAN_KEY) + AB_ADDRSTRLEN];
+	int64_t until;
+	uint64_t tag;			/* change number published with it */
+};
+
+/* prefix -> who owns its ban (name index; SELF; LIFTED by the fleet). */
+#define SELF		0
+#define LIFTED		0xffff
+#define NAMES_MAX	1024
+struct onode {
+	struct ab_addr a;
+	uint16_t who;
+	int32_t next;
+};
+struct omap {
+	int32_t *head;
+	size_t nbucket;
+	struct onode *node;
+	size_t nnode, cap;
+	int32_t free;
+	char (*name)[AB_FLEET_NAME_MAX];
+	size_t nname;
+};
+
+struct fleet {
+	const struct ab_config *cfg;
+	const struct ab_log *log;
+	char self[AB_FLEET_NAME_MAX];
+	char user[128], pass[256];
+	int wake[2];
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, loaded, stop;
+	pthread_t rd, pub;
+	/* under mu */
+	struct inev *in;
+	size_t nin, capin;
+	struct outev *out;
+	size_t nout, capout;
+	uint64_t tag_sent;
+	int tag_new, republish;
+	char last[FLEET_ID_MAX];	/* the reader's position */
+	int rd_up, pub_up;
+	int64_t since;
+	char error[128];
+	uint64_t published;
+
+	/* the daemon's thread only */
+	uint64_t scan;			/* change number queued up to */
+	struct omap map;
+	struct fleet_rate *rate;
+	struct fleet_counts cnt;
+	uint64_t received;
+	int64_t last_event, lag_ms;
+	char applied_id[FLEET_ID_MAX];
+	int64_t state_at;
+	int64_t log_at;			/* s: the window of log_ok */
+	unsigned log_n;
+};
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+poke(struct fleet *f)
+{
+	char c = 1;
+
+	if (write(f->wake[1], &c, 1) < 0 && errno != EAGAIN)
+		return;
+}
+
+/* ---- the owner map ------------------------------------------------------ */
+
+static uint32_t
+ohash(const struct ab_addr *a)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	h = (h ^ a->family) * 16777619u;
+	h = (h ^ a->plen) * 16777619u;
+	for (i = 0; i < 16; i++)
+		h = (h ^ a->a[i]) * 16777619u;
+	return h;
+}
+
+static int32_t *
+oslot(struct omap *m, const struct ab_addr *a)
+{
+	int32_t *p = &m->head[ohash(a) % m->nbucket];
+
+	while (*p >= 0 && memcmp(&m->node[*p].a, a, sizeof(*a)) != 0)
+		p = &m->node[*p].next;
+	return p;
+}
+
+static int
+omap_init(struct omap *m)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->nbucket = 65536;
+	m->head = malloc(m->nbucket * sizeof(*m->head));
+	m->name = calloc(NAMES_MAX, sizeof(*m->name));
+	if (m->head == NULL || m->name == NULL)
+		return -ENOMEM;
+	for (i = 0; i < m->nbucket; i++)
+		m->head[i] = -1;
+	m->free = -1;
+	m->nname = 1;		/* 0 is SELF */
+	return 0;
+}
+
+static void
+omap_free(struct omap *m)
+{
+	free(m->head);
+	free(m->node);
+	free(m->name);
+}
+
+/* The index of a server's name (SELF for ""), LIFTED if none is left. */
+static uint16_t
+oname(struct omap *m, const char *from)
+{
+	size_t i;
+
+	if (from[0] == '\0')
+		return SELF;
+	for (i = 1; i < m->nname; i++)
+		if (strcmp(m->name[i], from) == 0)
+			return (uint16_t)i;
+	if (m->nname >= NAMES_MAX)
+		return LIFTED;
+	snprintf(m->name[m->nname], AB_FLEET_NAME_MAX, "%s", from);
+	return (uint16_t)m->nname++;
+}
+
+static void
+omap_set(struct omap *m, const struct ab_addr *a, uint16_t who)
+{
+	int32_t *p = oslot(m, a), k;
+
+	if (*p >= 0) {
+		m->node[*p].who = who;
+		return;
+	}
+	if (m->free >= 0) {
+		k = m->free;
+		m->free = m->node[k].next;
+	} else {
+		if (m->nnode == m->cap) {
+			size_t cap = m->cap ? m->cap * 2 : 1024;
+			struct onode *n = reallocarray(m->node, cap,
+			    sizeof(*n));
+
+			if (n == NULL)
+				return;	/* its unban then goes unpublished */
+			m->node = n;
+			m->cap = cap;
+		}
+		k = (int32_t)m->nnode++;
+	}
+	m->node[k].a = *a;
+	m->node[k].who = who;
+	m->node[k].next = -1;
+	*oslot(m, a) = k;
+}
+
+/* Take a's entry out: its owner, or -1 if none. */
+static int
+omap_take(struct omap *m, const struct ab_addr *a)
+{
+	int32_t *p = oslot(m, a), k = *p;
+	int who;
+
+	if (k < 0)
+		return -1;
+	who = m->node[k].who;
+	*p = m->node[k].next;
+	m->node[k].next = m->free;
+	m->free = k;
+	return who;
+}
+
+/* ---- Redis -------------------------------------------------------------- */
+
+static void
+set_error(struct fleet *f, const char *what, const char *detail)
+{
+	pthread_mutex_lock(&f->mu);
+	if (strncmp(f->error, what, strlen(what)) != 0 || f->since == 0 ||
+	    f->rd_up || f->pub_up) {
+		snprintf(f->error, sizeof(f->error), "%s%s%s", what,
+		    detail ? ": " : "", detail ? detail : "");
+		f->since = wall_ms() / 1000;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+static redisContext *
+link_open(struct fleet *f, const char *who)
+{
+	struct timeval tv = { IO_TIMEOUT_MS / 1000, 0 };
+	redisContext *c;
+	redisReply *r;
+
+	c = redisConnectWithTimeout(f->cfg->fleet_host, f->cfg->fleet_port, tv);
+	if (c == NULL || c->err) {
+		set_error(f, "cannot connect", c ? c->errstr : "out of memory");
+		if (c != NULL)
+			redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	if (f->pass[0] != '\0') {
+		r = f->user[0] != '\0' ?
+		    redisCommand(c, "AUTH %s %s", f->user, f->pass) :
+		    redisCommand(c, "AUTH %s", f->pass);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			set_error(f, "Redis refused the password",
+			    r ? r->str : c->errstr);
+			if (r)
+				freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	(void)who;
+	return c;
+}
+
+/* Wait ms or until stop: 1 if stopping. */
+static int
+nap(struct fleet *f, int ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&f->mu);
+	if (!f->stop)
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	stop = f->stop;
+	pthread_mutex_unlock(&f->mu);
+	return stop;
+}
+
+static int
+stopping(struct fleet *f)
+{
+	int s;
+
+	pthread_mutex_lock(&f->mu);
+	s = f->stop;
+	pthread_mutex_unlock(&f->mu);
+	return s;
+}
+
+/* Queue one event for the daemon's thread (waits while the queue is full). */
+static int
+in_push(struct fleet *f, const char *line, size_t len, const char *id,
+    int snapshot)
+{
+	struct inev *e;
+
+	pthread_mutex_lock(&f->mu);
+	while (f->nin >= IN_MAX && !f->stop)
+		pthread_cond_wait(&f->cv, &f->mu);
+	if (f->stop) {
+		pthread_mutex_unlock(&f->mu);
+		return -1;
+	}
+	if (f->nin == f->capin) {
+		size_t cap = f->capin ? f->capin * 2 : 256;
+
+		e = reallocarray(f->in, cap, sizeof(*e));
+		if (e == NULL) {
+			pthread_mutex_unlock(&f->mu);
+			return -1;
+		}
+		f->in = e;
+		f->capin = cap;
+	}
+	e = &f->in[f->nin++];
+	e->len = len < sizeof(e->line) ? len : sizeof(e->line) - 1;
+	memcpy(e->line, line, e->len);
+	e->line[e->len] = '\0';
+	if (len >= sizeof(e->line))
+		e->len = sizeof(e->line);	/* too long: refused later */
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->snapshot = snapshot;
+	pthread_mutex_unlock(&f->mu);
+	return 0;
+}
+
+/* The id of the stream's first (rev 0) or last (rev 1) entry, "" if none;
+ * 0 or -1 on a link error. */
+static int
+stream_end(redisContext *c, int rev, char *id)
+{
+	redisReply *r = rev ?
+	    redisCommand(c, "XREVRANGE %s + - COUNT 1", FLEET_STREAM) :
+	    redisCommand(c, "XRANGE %s - + COUNT 1", FLEET_STREAM);
+
+	id[0] = '\0';
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements == 2 &&
+	    r->element[0]->element[0]->type == REDIS_REPLY_STRING &&
+	    fleet_id_ok(r->element[0]->element[0]->str))
+		snprintf(id, FLEET_ID_MAX, "%s", r->element[0]->element[0]->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Every ban of the current set, queued as a snapshot: 0 or -1. */
+static int
+snapshot(struct fleet *f, redisContext *c)
+{
+	char cursor[32] = "0";
+	size_t i, n = 0;
+
+	do {
+		redisReply *r = redisCommand(c, "SCAN %s MATCH %s* COUNT 1000",
+		    cursor, FLEET_BAN_KEY), *keys, *v;
+
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != 2 || r->element[0]->type !=
+		    REDIS_REPLY_STRING || r->element[1]->type !=
+		    REDIS_REPLY_ARRAY) {
+			if (r)
+				freeReplyObject(r);
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		keys = r->element[1];
+		for (i = 0; i < keys->elements; i++)
+			if (keys->element[i]->type == REDIS_REPLY_STRING)
+				redisAppendCommand(c, "GET %b",
+				    keys->element[i]->str,
+				    (size_t)keys->element[i]->len);
+		for (i = 0; i < keys->elements; i++) {
+			if (keys->element[i]->type != REDIS_REPLY_STRING)
+				continue;
+			if (redisGetReply(c, (void **)&v) != REDIS_OK) {
+				freeReplyObject(r);
+				return -1;
+			}
+			if (v->type == REDIS_REPLY_STRING &&
+			    in_push(f, v->str, v->len, "", 1) == 0)
+				n++;
+			freeReplyObject(v);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0 && !stopping(f));
+	ab_logf(f->log, LOG_INFO, "fleet: %zu bans in the current set", n);
+	return 0;
+}
+
+/*
+ * After a (re)connection: follow on from last if the stream still holds
+ * what came after it; otherwise take the current set and follow from the
+ * stream's end.  0, or -1 on a link error.
+ */
+static int
+catch_up(struct fleet *f, redisContext *c, char *last)
+{
+	char first[FLEET_ID_MAX], head[FLEET_ID_MAX];
+	const char *why = NULL;
+
+	if (stream_end(c, 0, first) != 0 || stream_end(c, 1, head) != 0)
+		return -1;
+	if (last[0] == '\0')
+		why = "first time in the fleet";
+	else if (head[0] == '\0' || fleet_id_cmp(last, head) > 0)
+		why = "Redis lost what this server had seen";
+	else if (fleet_id_cmp(last, first) < 0)
+		why = "the stream no longer holds where this server stopped";
+	if (why == NULL)
+		return 0;
+	ab_logf(f->log, LOG_NOTICE, "fleet: %s: taking the current set", why);
+	if (last[0] != '\0' && (head[0] == '\0' ||
+	    fleet_id_cmp(last, head) > 0)) {
+		/* Its own bans are gone from Redis too: send them again. */
+		pthread_mutex_lock(&f->mu);
+		f->republish = 1;
+		pthread_mutex_unlock(&f->mu);
+	}
+	if (snapshot(f, c) != 0)
+		return -1;
+	snprintf(last, FLEET_ID_MAX, "%s", head[0] ? head : "0-0");
+	return in_push(f, "", 0, last, 1) == 0 ? 0 : -1;
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct fleet *f = arg;
+	redisContext *c = NULL;
+	char last[FLEET_ID_MAX];
+	int backoff = 200;
+	size_t i, j;
+
+	pthread_mutex_lock(&f->mu);
+	while (!f->loaded && !f->stop)
+		pthread_cond_wait(&f->cv, &f->mu);
+	snprintf(last, sizeof(last), "%s", f->last);
+	pthread_mutex_unlock(&f->mu);
+	while (!stopping(f)) {
+		redisReply *r, *entries;
+
+		if (c == NULL) {
+			if ((c = link_open(f, "reader")) == NULL ||
+			    catch_up(f, c, last) != 0) {
+				if (c != NULL) {
+					set_error(f, "lost the link", c->errstr);
+					redisFree(c);
+					c = NULL;
+				}
+				pthread_mutex_lock(&f->mu);
+				f->rd_up = 0;
+				pthread_mutex_unlock(&f->mu);
+				poke(f);
+				if (nap(f, backoff))
+					break;
+				backoff = backoff < 5000 ? backoff * 2 : 5000;
+				continue;
+			}
+			backoff = 200;
+			pthread_mutex_lock(&f->mu);
+			f->rd_up = 1;
+			if (f->pub_up) {
+				f->error[0] = '\0';
+				f->since = wall_ms() / 1000;
+			}
+			pthread_mutex_unlock(&f->mu);
+			poke(f);
+		}
+		r = redisCommand(c, "XREAD COUNT %d BLOCK %d STREAMS %s %s",
+		    BATCH, BLOCK_MS, FLEET_STREAM, last);
+		if (r == NULL) {
+			set_error(f, "lost the link", c->errstr);
+			redisFree(c);
+			c = NULL;
+			continue;
+		}
+		/* [[stream, [[id, [field, value, ...]], ...]]] or nil */
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+		    r->element[0]->type == REDIS_REPLY_ARRAY &&
+		    r->element[0]->elements == 2 &&
+		    (entries = r->element[0]->element[1])->type ==
+		    REDIS_REPLY_ARRAY) {
+			for (i = 0; i < entries->elements; i++) {
+				redisReply *e = entries->element[i], *kv;
+				const char *line = "";
+				size_t len = 0;
+
+				if (e->type != REDIS_REPLY_ARRAY ||
+				    e->elements != 2 || e->element[0]->type !=
+				    REDIS_REPLY_STRING ||
+				    !fleet_id_ok(e->element[0]->str))
+					continue;
+				kv = e->element[1];
+				for (j = 0; kv->type == REDIS_REPLY_ARRAY &&
+				    j + 1 < kv->elements; j += 2)
+					if (kv->element[j]->type ==
+					    REDIS_REPLY_STRING &&
+					    strcmp(kv->element[j]->str, "e") == 0 &&
+					    kv->element[j + 1]->type ==
+					    REDIS_REPLY_STRING) {
+						line = kv->element[j + 1]->str;
+						len = kv->element[j + 1]->len;
+					}
+				snprintf(last, sizeof(last), "%s",
+				    e->element[0]->str);
+				/* An entry without "e" still moves us on. */
+				if (in_push(f, len ? line : "-", len ? len : 1,
+				    last, 0) != 0)
+					break;
+			}
+			poke(f);
+		} else if (r->type == REDIS_REPLY_ERROR) {
+			set_error(f, "Redis said", r->str);
+			freeReplyObject(r);
+			redisFree(c);
+			c = NULL;
+			if (nap(f, 1000))
+				break;
+			continue;
+		}
+		freeReplyObject(r);
+	}
+	if (c != NULL)
+		redisFree(c);
+	return NULL;
+}
+
+/* Send items [0, n) of the outbox: 0, or -1 (nothing taken out). */
+static int
+publish(struct fleet *f, redisContext *c, const struct outev *o, size_t n)
+{
+	size_t i, k, want = 0;
+	redisReply *r;
+	int bad = 0;
+
+	for (i = 0; i < n; i++) {
+		if (o[i].op == 0)
+			continue;
+		redisAppendCommand(c, "MULTI");
+		if (o[i].op == FLEET_BAN)
+			redisAppendCommand(c, "SET %s %s EXAT %lld", o[i].key,
+			    o[i].line, (long long)o[i].until);
+		else
+			redisAppendCommand(c, "DEL %s", o[i].key);
+		redisAppendCommand(c, "XADD %s MAXLEN ~ %d * e %s",
+		    FLEET_STREAM, FLEET_STREAM_KEEP, o[i].line);
+		redisAppendCommand(c, "EXEC");
+		want += 4;
+	}
+	for (k = 0; k < want; k++) {
+		if (redisGetReply(c, (void **)&r) != REDIS_OK)
+			return -1;
+		if (r->type == REDIS_REPLY_ERROR && !bad) {
+			set_error(f, "Redis refused a ban", r->str);
+			bad = 1;
+		}
+		freeReplyObject(r);
+	}
+	return bad ? -1 : 0;
+}
+
+static void *
+publisher_main(void *arg)
+{
+	struct fleet *f = arg;
+	redisContext *c = NULL;
+	struct outev *batch = calloc(BATCH, sizeof(*batch));
+	int backoff = 200;
+	size_t i, n;
+
+	if (batch == NULL) {
+		ab_logf(f->log, LOG_ERR, "fleet: out of memory: publishing "
+		    "nothing");
+		return NULL;
+	}
+	for (;;) {
+		uint64_t tag = 0;
+		size_t sent = 0;
+
+		/* Connected before there is anything to send: the link's state
+		 * is known, and the first ban goes out at once. */
+		if (c == NULL) {
+			if ((c = link_open(f, "publisher")) == NULL) {
+				pthread_mutex_lock(&f->mu);
+				f->pub_up = 0;
+				pthread_mutex_unlock(&f->mu);
+				poke(f);
+				if (nap(f, backoff))
+					break;
+				backoff = backoff < 5000 ? backoff * 2 : 5000;
+				continue;
+			}
+			pthread_mutex_lock(&f->mu);
+			if (f->rd_up) {
+				f->error[0] = '\0';
+				f->since = wall_ms() / 1000;
+			}
+			f->pub_up = 1;
+			pthread_mutex_unlock(&f->mu);
+			poke(f);
+		}
+		pthread_mutex_lock(&f->mu);
+		while (f->nout == 0 && !f->stop)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->stop) {
+			pthread_mutex_unlock(&f->mu);
+			break;
+		}
+		n = f->nout < BATCH ? f->nout : BATCH;
+		memcpy(batch, f->out, n * sizeof(*batch));
+		pthread_mutex_unlock(&f->mu);
+		if (publish(f, c, batch, n) != 0) {
+			set_error(f, "lost the link", c->err ? c->errstr :
+			    "an error reply");
+			redisFree(c);
+			c = NULL;
+			pthread_mutex_lock(&f->mu);
+			f->pub_up = 0;
+			pthread_mutex_unlock(&f->mu);
+			poke(f);
+			if (nap(f, backoff))
+				break;
+			backoff = backoff < 5000 ? backoff * 2 : 5000;
+			continue;
+		}
+		backoff = 200;
+		for (i = 0; i < n; i++) {
+			if (batch[i].tag > tag)
+				tag = batch[i].tag;
+			sent += batch[i].op != 0;
+		}
+		pthread_mutex_lock(&f->mu);
+		memmove(f->out, f->out + n, (f->nout - n) * sizeof(*f->out));
+		f->nout -= n;
+		f->published += sent;
+		if (tag > f->tag_sent) {
+			f->tag_sent = tag;
+			f->tag_new = 1;
+		}
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		poke(f);
+	}
+	if (c != NULL)
+		redisFree(c);
+	free(batch);
+	return NULL;
+}
+
+/* ---- the daemon's side -------------------------------------------------- */
+
+/* fleet_password_file: root's, readable by root only; "PASS" or "USER
+ * PASS" on its first line. */
+static int
+read_password(struct fleet *f)
+{
+	const char *path = f->cfg->fleet_password_file;
+	char buf[512], ep[AB_PATH_MAX * 4 + 8], *nl, *sp;
+	struct stat sb;
+	ssize_t n;
+	int fd, rc;
+
+	if (path[0] == '\0')
+		return 0;
+	ab_escape(path, ep, sizeof(ep));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ab_logf(f->log, LOG_ERR, "fleet_password_file %s: %s", ep,
+		    strerror(errno));
+		return -errno;
+	}
+	if ((rc = trust_fd(fd, 0, AB_NOUID, "fleet_password_file", ep, f->log,
+	    &sb)) != 0) {
+		close(fd);
+		return rc;
+	}
+	if (sb.st_uid != 0 || (sb.st_mode & 077) != 0) {
+		ab_logf(f->log, LOG_ERR, "fleet_password_file %s: must be "
+		    "root's and readable by root only (chmod 600)", ep);
+		close(fd);
+		return AB_EUNTRUSTED;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		ab_logf(f->log, LOG_ERR, "fleet_password_file %s: empty", ep);
+		return AB_ECONFIG;
+	}
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
+	/* "PASS" or "USER PASS": each must fit, or the file is refused. */
+	sp = strchr(buf, ' ');
+	if ((sp != NULL && ((size_t)(sp - buf) >= sizeof(f->user) ||
+	    strlen(sp + 1) >= sizeof(f->pass))) ||
+	    (sp == NULL && strlen(buf) >= sizeof(f->pass)) ||
+	    (sp != NULL ? sp[1] : buf[0]) == '\0') {
+		explicit_bzero(buf, sizeof(buf));
+		ab_logf(f->log, LOG_ERR, "fleet_password_file %s: expected "
+		    "PASSWORD or USER PASSWORD on its first line (a user of at "
+		    "most 127 bytes, a password of 1 to 255)", ep);
+		return AB_ECONFIG;
+	}
+	if (sp != NULL) {
+		memcpy(f->user, buf, (size_t)(sp - buf));
+		f->user[sp - buf] = '\0';
+		memcpy(f->pass, sp + 1, strlen(sp + 1) + 1);
+	} else {
+		memcpy(f->pass, buf, strlen(buf) + 1);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+int
+fleet_start(struct fleet **fp, const struct ab_config *cfg,
+    const struct ab_log *log)
+{
+	struct fleet *f;
+	int rc;
+
+	*fp = NULL;
+	if (cfg->fleet_host[0] == '\0')
+		return 0;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -ENOMEM;
+	f->cfg = cfg;
+	f->log = log;
+	f->wake[0] = f->wake[1] = -1;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	if (cfg->fleet_name[0] != '\0')
+		snprintf(f->self, sizeof(f->self), "%s", cfg->fleet_name);
+	else if (gethostname(f->self, sizeof(f->self)) != 0 ||
+	    !config_fleet_name_ok(f->self)) {
+		ab_logf(log, LOG_ERR, "fleet: the host name is not a fleet "
+		    "name: set fleet_name");
+		fleet_stop(f);
+		return AB_ECONFIG;
+	}
+	if ((rc = read_password(f)) != 0 ||
+	    pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    omap_init(&f->map) != 0 || (f->rate = fleet_rate_new()) == NULL) {
+		fleet_stop(f);
+		return rc ? rc : -ENOMEM;
+	}
+	f->since = wall_ms() / 1000;
+	snprintf(f->error, sizeof(f->error), "not connected yet");
+	*fp = f;
+	return 0;
+}
+
+int
+fleet_fd(const struct fleet *f)
+{
+	return f ? f->wake[0] : -1;
+}
+
+/* Threads, after the privilege drop. */
+static int
+threads_start(struct fleet *f)
+{
+	if (pthread_create(&f->rd, NULL, reader_main, f) != 0)
+		return -EAGAIN;
+	if (pthread_create(&f->pub, NULL, publisher_main, f) != 0) {
+		pthread_mutex_lock(&f->mu);
+		f->stop = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->rd, NULL);
+		return -EAGAIN;
+	}
+	f->started = 1;
+	ab_logf(f->log, LOG_INFO, "fleet: %s joins redis://%s:%u", f->self,
+	    f->cfg->fleet_host, (unsigned)f->cfg->fleet_port);
+	return 0;
+}
+
+static int
+own_cb(const struct ab_ban *rec, void *arg)
+{
+	struct fleet *f = arg;
+
+	if (policy_ban_end(f->cfg, rec, wall_ms() / 1000) > 0)
+		omap_set(&f->map, &rec->prefix, oname(&f->map, rec->from));
+	return 0;
+}
+
+/* First turn with the store: positions, and who owns each active ban. */
+static int
+load(struct fleet *f, struct ab_store *st)
+{
+	char v[FLEET_ID_MAX];
+	int rc;
+
+	if ((rc = store_ban_foreach(st, own_cb, f)) != 0)
+		return rc;
+	if ((rc = store_fleet_get(st, "pub", v, sizeof(v))) < 0)
+		return rc;
+	f->scan = rc == 1 ? strtoull(v, NULL, 10) : 0;
+	if ((rc = store_fleet_get(st, "last", v, sizeof(v))) < 0)
+		return rc;
+	pthread_mutex_lock(&f->mu);
+	snprintf(f->last, sizeof(f->last), "%s", rc == 1 && fleet_id_ok(v) ?
+	    v : "");
+	f->loaded = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	return 0;
+}
+
+/* Queue (under mu) one change of ours for the publisher. */
+static void
+out_push(struct fleet *f, int op, const struct ab_ban *rec,
+    const struct ab_addr *p, const char *owner, uint64_t tag)
+{
+	struct fleet_event ev;
+	struct outev *o;
+	char ps[AB_ADDRSTRLEN];
+
+	if (f->nout == f->capout) {
+		size_t cap = f->capout ? f->capout * 2 : 256;
+
+		o = reallocarray(f->out, cap, sizeof(*o));
+		if (o == NULL)
+			return;		/* sent again from the last position */
+		f->out = o;
+		f->capout = cap;
+	}
+	o = &f->out[f->nout];
+	memset(o, 0, sizeof(*o));
+	o->op = op;
+	o->tag = tag;
+	if (op == 0) {
+		f->nout++;
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.op = op;
+	ev.prefix = *p;
+	snprintf(ev.origin, sizeof(ev.origin), "%s", f->self);
+	snprintf(ev.owner, sizeof(ev.owner), "%s", owner);
+	if (op == FLEET_BAN) {
+		ev.until = policy_kernel_end(f->cfg, rec, wall_ms() / 1000);
+		ev.kind = rec->origin;
+		memcpy(ev.service, rec->service, AB_SERVICE_MAX);
+		if (rec->origin == AB_ORIGIN_AUTO)
+			snprintf(ev.reason, sizeof(ev.reason), "%u failures",
+			    rec->failures);
+	}
+	if (fleet_event_format(&ev, o->line, sizeof(o->line)) < 0)
+		return;
+	snprintf(o->key, sizeof(o->key), "%s%s", FLEET_BAN_KEY,
+	    addr_format(p, ps, sizeof(ps)));
+	o->until = ev.until;
+	f->nout++;
+}
+
+struct scan {
+	struct fleet *f;
+	int64_t now;
+	size_t n;
+};
+
+static int
+scan_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
+{
+	struct scan *s = arg;
+	struct fleet *f = s->f;
+	int who;
+
+	if (rec != NULL && policy_kernel_end(f->cfg, rec, s->now) > 0) {
+		uint16_t w = oname(&f->map, rec->from);
+
+		omap_set(&f->map, p, w);
+		if (w == SELF) {
+			out_push(f, FLEET_BAN, rec, p, f->self, 0);
+			s->n++;
+		}
+		return 0;
+	}
+	/* Gone or ended early: an unban, unless the fleet lifted it here.
+	 * A ban that ran out is no unban: every server ends it alone. */
+	who = omap_take(&f->map, p);
+	if (who < 0 || who == LIFTED ||
+	    (rec != NULL && rec->until > 0 && rec->until < s->now))
+		return 0;
+	out_push(f, FLEET_UNBAN, NULL, p, who == SELF ? f->self :
+	    f->map.name[who], 0);
+	s->n++;
+	return 0;
+}
+
+static int
+full_cb(const struct ab_ban *rec, void *arg)
+{
+	struct scan *s = arg;
+
+	if (rec->from[0] == '\0' && rec->origin != AB_ORIGIN_TRUSTED &&
+	    policy_kernel_end(s->f->cfg, rec, s->now) > 0) {
+		out_push(s->f, FLEET_BAN, rec, &rec->prefix, s->f->self, 0);
+		s->n++;
+	}
+	return 0;
+}
+
+/* Queue what changed here since f->scan. */
+static void
+queue_changes(struct fleet *f, struct ab_store *st)
+{
+	struct scan s = { f, wall_ms() / 1000, 0 };
+	struct ab_store_stat ss;
+	uint64_t last = f->scan;
+	int rc, full = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->nout >= OUT_MAX) {
+		pthread_mutex_unlock(&f->mu);
+		return;		/* the publisher is behind: later */
+	}
+	if (f->republish) {
+		f->republish = 0;
+		full = 1;
+	}
+	if (!full) {
+		rc = store_changes(st, f->scan, &last, scan_cb, &s);
+		if (rc == AB_ENOTFOUND)
+			full = 1;
+		else if (rc != 0) {
+			pthread_mutex_unlock(&f->mu);
+			return;
+		}
+	}
+	if (full && store_stat(st, &ss) == 0) {
+		last = ss.last_change;
+		if (store_ban_foreach(st, full_cb, &s) != 0) {
+			pthread_mutex_unlock(&f->mu);
+			return;
+		}
+	}
+	if (last != f->scan) {
+		out_push(f, 0, NULL, NULL, NULL, last);
+		f->scan = last;
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* At most 20 refusals said per 10 s, so a flood of them floods no log. */
+static int
+log_ok(struct fleet *f)
+{
+	int64_t now = wall_ms() / 1000;
+
+	if (now - f->log_at >= 10) {
+		if (f->log_n > 20)
+			ab_logf(f->log, LOG_WARNING, "fleet: %u more events "
+			    "refused without a message", f->log_n - 20);
+		f->log_at = now;
+		f->log_n = 0;
+	}
+	return f->log_n++ < 20;
+}
+
+/* Apply queued events: 1 if bans changed, 0, or an error. */
+static int
+take_events(struct fleet *f, struct ab_store *st)
+{
+	struct fleet_event *ev;
+	struct inev *in;
+	uint8_t *lifted;
+	char last[FLEET_ID_MAX] = "", esc[96];
+	size_t nin, i, k, k2, n;
+	int64_t now = wall_ms() / 1000;
+	int rc = 0, changed = 0;
+	uint64_t before = f->cnt.applied;
+
+	pthread_mutex_lock(&f->mu);
+	in = f->in;
+	nin = f->nin;
+	f->in = NULL;
+	f->nin = f->capin = 0;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	if (nin == 0) {
+		free(in);
+		return 0;
+	}
+	ev = calloc(APPLY_BATCH, sizeof(*ev));
+	lifted = calloc(APPLY_BATCH, 1);
+	if (ev == NULL || lifted == NULL) {
+		free(ev);
+		free(lifted);
+		free(in);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nin && rc == 0; i = k) {
+		int snap = in[i].snapshot;
+
+		n = 0;
+		for (k = i; k < nin && n < APPLY_BATCH &&
+		    in[k].snapshot == snap; k++) {
+			const char *why;
+
+			if (in[k].id[0] != '\0')
+				snprintf(last, sizeof(last), "%s", in[k].id);
+			if (in[k].len == 0)
+				continue;	/* end of a snapshot */
+			f->received++;
+			if (in[k].id[0] != '\0') {
+				f->last_event = now;
+				f->lag_ms = wall_ms() - strtoll(in[k].id, NULL,
+				    10);
+			}
+			if (fleet_event_parse(in[k].line, in[k].len, &ev[n],
+			    &why) != 0) {
+				f->cnt.rejected++;
+				if (log_ok(f))
+					ab_logf(f->log, LOG_WARNING, "fleet: "
+					    "refused event %s: bad %s: \"%s\"",
+					    in[k].id[0] ? in[k].id :
+					    "of the current set", why,
+					    ab_escape(in[k].line, esc,
+					    sizeof(esc)));
+				continue;
+			}
+			snprintf(ev[n].id, sizeof(ev[n].id), "%s", in[k].id);
+			n++;
+		}
+		if (n == 0)
+			continue;
+		rc = fleet_apply(st, f->self, ev, n, snap, now, f->rate, f->log,
+		    &f->cnt, lifted);
+		if (rc != 0) {
+			ab_logf(f->log, LOG_ERR, "fleet: cannot write %zu events "
+			    "to the store: %s (taken again from the stream)",
+			    n, ab_strerror(rc));
+			last[0] = '\0';
+			break;
+		}
+		/* Unbans the fleet made here must not echo back to it. */
+		for (k2 = 0; k2 < n; k2++)
+			if (lifted[k2])
+				omap_set(&f->map, &ev[k2].prefix, LIFTED);
+		memset(lifted, 0, APPLY_BATCH);
+	}
+	changed = f->cnt.applied != before;
+	if (last[0] != '\0' && rc == 0) {
+		if (store_fleet_put(st, "last", last) == 0)
+			snprintf(f->applied_id, sizeof(f->applied_id), "%s",
+			    last);
+	} else if (rc != 0) {
+		/* Start again from what the store has: nothing is lost. */
+		pthread_mutex_lock(&f->mu);
+		snprintf(f->last, sizeof(f->last), "%s", f->applied_id);
+		pthread_mutex_unlock(&f->mu);
+	}
+	free(ev);
+	free(lifted);
+	free(in);
+	return rc != 0 ? rc : changed;
+}
+
+static void
+state_write(struct fleet *f)
+{
+	char path[AB_PATH_MAX + 32], tmp[AB_PATH_MAX + 40], buf[1024];
+	int fd, n;
+
+	pthread_mutex_lock(&f->mu);
+	n = snprintf(buf, sizeof(buf), "connected %d\nsince %lld\n"
+	    "last_event %lld\nlag_ms %lld\npublished %llu\nreceived %llu\n"
+	    "applied %llu\nrejected %llu\nlast_id %s\nerror %s\n",
+	    f->rd_up && f->pub_up, (long long)f->since,
+	    (long long)f->last_event, (long long)f->lag_ms,
+	    (unsigned long long)f->published, (unsigned long long)f->received,
+	    (unsigned long long)f->cnt.applied,
+	    (unsigned long long)(f->cnt.rejected + f->cnt.limited),
+	    f->applied_id[0] ? f->applied_id : "-",
+	    f->rd_up && f->pub_up ? "-" : f->error);
+	pthread_mutex_unlock(&f->mu);
+	snprintf(path, sizeof(path), "%s/%s", f->cfg->runtime_dir,
+	    FLEET_STATE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd < 0)
+		return;
+	if (write(fd, buf, (size_t)n) != n || close(fd) != 0 ||
+	    rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+int
+fleet_turn(struct fleet *f, struct ab_store *st)
+{
+	char buf[256], v[32];
+	uint64_t tag = 0;
+	int rc = 0, news;
+
+	if (f == NULL)
+		return 0;
+	while (read(f->wake[0], buf, sizeof(buf)) > 0)
+		;
+	if (!f->started && threads_start(f) != 0) {
+		ab_logf(f->log, LOG_ERR, "fleet: cannot start its threads");
+		return -EAGAIN;
+	}
+	if (st == NULL)
+		return 0;
+	if (!f->loaded && (rc = load(f, st)) != 0) {
+		ab_logf(f->log, LOG_ERR, "fleet: cannot read its position from "
+		    "the store: %s", ab_strerror(rc));
+		return rc;
+	}
+	rc = take_events(f, st);
+	queue_changes(f, st);
+	pthread_mutex_lock(&f->mu);
+	news = f->tag_new;
+	f->tag_new = 0;
+	tag = f->tag_sent;
+	pthread_mutex_unlock(&f->mu);
+	if (news) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)tag);
+		store_fleet_put(st, "pub", v);
+	}
+	if (rc != 0 || news || wall_ms() - f->state_at >= 1000) {
+		f->state_at = wall_ms();
+		state_write(f);
+	}
+	return rc;
+}
+
+void
+fleet_stop(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stop = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	if (f->started) {
+		pthread_join(f->rd, NULL);
+		pthread_join(f->pub, NULL);
+	}
+	if (f->wake[0] >= 0)
+		close(f->wake[0]);
+	if (f->wake[1] >= 0)
+		close(f->wake[1]);
+	explicit_bzero(f->pass, sizeof(f->pass));
+	omap_free(&f->map);
+	fleet_rate_free(f->rate);
+	free(f->in);
+	free(f->out);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
+
+int
+fleet_state_read(const struct ab_config *cfg, struct fleet_state *s)
+{
+	char path[AB_PATH_MAX + 32], buf[1024], *line, *save = NULL;
+	struct passwd *pw = getpwnam(cfg->user);
+	ssize_t n;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "%s/%s", cfg->runtime_dir,
+	    FLEET_STATE_FILE);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if (trust_fd(fd, 0, pw ? pw->pw_uid : AB_NOUID, "fleet state", path,
+	    NULL, NULL) != 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, ' ');
+
+		if (v == NULL)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "connected") == 0)
+			s->connected = atoi(v) == 1;
+		else if (strcmp(line, "since") == 0)
+			s->since = strtoll(v, NULL, 10);
+		else if (strcmp(line, "last_event") == 0)
+			s->last_event = strtoll(v, NULL, 10);
+		else if (strcmp(line, "lag_ms") == 0)
+			s->lag_ms = strtoll(v, NULL, 10);
+		else if (strcmp(line, "published") == 0)
+			s->published = strtoull(v, NULL, 10);
+		else if (strcmp(line, "received") == 0)
+			s->received = strtoull(v, NULL, 10);
+		else if (strcmp(line, "applied") == 0)
+			s->applied = strtoull(v, NULL, 10);
+		else if (strcmp(line, "rejected") == 0)
+			s->rejected = strtoull(v, NULL, 10);
+		else if (strcmp(line, "last_id") == 0 && fleet_id_ok(v))
+			snprintf(s->last_id, sizeof(s->last_id), "%s", v);
+		else if (strcmp(line, "error") == 0 && strcmp(v, "-") != 0)
+			ab_escape(v, s->error, sizeof(s->error));
+	}
+	return 0;
+}
