@@ -72,7 +72,7 @@ HELPER_OBJ = $(HELPER_SRC:%.c=$(B)/obj/%.o)
 HELPER	= $(B)/banhelper
 
 UNIT_TESTS = test_addr test_config test_policy test_store test_store_file \
-	  test_util test_partition
+	  test_util test_partition test_fleet
 UNIT_BINS = $(UNIT_TESTS:%=$(B)/tests/%)
 TOOL_BINS = $(B)/tests/pamdrive $(B)/tests/pam_testpw.so $(B)/tests/test_pam \
 	  $(B)/tests/test_pam_faults \
@@ -111,6 +111,14 @@ $(B)/tests/test_partition: tests/unit/test_partition.c \
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/banhelper/fw_partition.o \
 	  $(B)/libautoban.a $(LDFLAGS) -lcmocka -llmdb -lpthread
 
+# The fleet's events and rules: no Redis needed.
+$(B)/tests/test_fleet: tests/unit/test_fleet.c $(B)/obj/banhelper/fleet_event.o \
+	  $(B)/obj/banhelper/fleet_apply.o $(B)/libautoban.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(B)/obj/banhelper/fleet_event.o \
+	  $(B)/obj/banhelper/fleet_apply.o $(B)/libautoban.a $(LDFLAGS) \
+	  -lcmocka -llmdb -lpthread
+
 $(B)/tests/pamdrive: tests/pam/pamdrive.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lpam -lpthread
@@ -139,8 +147,9 @@ $(B)/bench/timeit: bench/timeit.c
 
 # The fuzz targets (tests/fuzz/fuzz_*.c) built without libFuzzer: driver.c
 # feeds them their corpus, crash inputs kept there included, in every run.
-FUZZ_TARGETS = addr config records store lines report authlog
-FUZZ_LIB_HELPER = banhelper/targets.c banhelper/report.c banhelper/authlog.c
+FUZZ_TARGETS = addr config records store lines report authlog fleet
+FUZZ_LIB_HELPER = banhelper/targets.c banhelper/report.c banhelper/authlog.c \
+	  banhelper/fleet_event.c
 FUZZ_REGRESS = $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 
 $(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(B)/libautoban.a

@@ -8,7 +8,7 @@ n=0
 fail=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-for t in addr config records store lines report authlog; do
+for t in addr config records store lines report authlog fleet; do
 	n=$((n + 1))
 	if AB_TMP=${AB_TMP:-/tmp} timeout 300 "$B/tests/fuzz_$t" "$t" >"$out" 2>&1 &&
 	    ! grep -q '^not ok' "$out"; then
