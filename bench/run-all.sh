@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 out=${BENCH_DOC:-docs/BENCHMARKS.md}
-harnesses="pam-cost reaction bulk attack-cpu sshd-load"
+harnesses="pam-cost reaction bulk attack-cpu sshd-load fleet"
 
 # The heading each harness's fragment starts with; the document's sections
 # are found by these, and targets.md starts the part after them.
@@ -21,6 +21,7 @@ heading() {
 	bulk)		echo "## Bulk loads" ;;
 	attack-cpu)	echo "## sshd's CPU under attack" ;;
 	sshd-load)	echo "## A real sshd counting a brute force" ;;
+	fleet)		echo "## A fleet through Redis" ;;
 	targets)	echo "## Against the targets" ;;
 	esac
 }
