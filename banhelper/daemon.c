@@ -633,6 +633,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 		    d.st : NULL) == 1 && d.fw != NULL)
 			sync_changes(&d);
 	}
+	fleet_flush(d.fl, d.st);
 	ab_logf(&bh->log, LOG_INFO, "stopping; bans stay in the kernel until "
 	    "their timeouts");
 	rc = BH_OK;

@@ -111,6 +111,9 @@ struct fleet {
 	char applied_id[FLEET_ID_MAX];
 	int64_t state_at;
 	int64_t log_at;			/* s: the window of log_ok */
+	int last_dirty;			/* applied_id not yet in the store */
+	int64_t saved_at;		/* ms: positions last written */
+	uint64_t tag_saved;
 	unsigned log_n;
 };
 
@@ -577,10 +580,13 @@ publish(struct fleet *f, redisContext *c, const struct outev *o, size_t n)
 	redisReply *r;
 	int bad = 0;
 
+	/* One MULTI/EXEC per batch: every key and its stream entry go in
+	 * together, in one round trip. */
+	redisAppendCommand(c, "MULTI");
+	want = 2;
 	for (i = 0; i < n; i++) {
 		if (o[i].op == 0)
 			continue;
-		redisAppendCommand(c, "MULTI");
 		if (o[i].op == FLEET_BAN)
 			redisAppendCommand(c, "SET %s %s EXAT %lld", o[i].key,
 			    o[i].line, (long long)o[i].until);
@@ -588,9 +594,9 @@ publish(struct fleet *f, redisContext *c, const struct outev *o, size_t n)
 			redisAppendCommand(c, "DEL %s", o[i].key);
 		redisAppendCommand(c, "XADD %s MAXLEN ~ %d * e %s",
 		    FLEET_STREAM, FLEET_STREAM_KEEP, o[i].line);
-		redisAppendCommand(c, "EXEC");
-		want += 4;
+		want += 2;
 	}
+	redisAppendCommand(c, "EXEC");
 	for (k = 0; k < want; k++) {
 		if (redisGetReply(c, (void **)&r) != REDIS_OK)
 			return -1;
@@ -1090,9 +1096,10 @@ take_events(struct fleet *f, struct ab_store *st)
 	}
 	changed = f->cnt.applied != before;
 	if (last[0] != '\0' && rc == 0) {
-		if (store_fleet_put(st, "last", last) == 0)
-			snprintf(f->applied_id, sizeof(f->applied_id), "%s",
-			    last);
+		/* Kept in the store by fleet_turn, at most once a second:
+		 * after a crash the events since are taken again (no harm). */
+		snprintf(f->applied_id, sizeof(f->applied_id), "%s", last);
+		f->last_dirty = 1;
 	} else if (rc != 0) {
 		/* Start again from what the store has: nothing is lost. */
 		pthread_mutex_lock(&f->mu);
@@ -1135,10 +1142,39 @@ state_write(struct fleet *f)
 		unlink(tmp);
 }
 
+/* Write the positions that moved since they were last written. */
+static void
+save_positions(struct fleet *f, struct ab_store *st, uint64_t tag)
+{
+	char v[32];
+
+	if (tag == f->tag_saved && !f->last_dirty)
+		return;
+	f->saved_at = wall_ms();
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)tag);
+	if (tag != f->tag_saved && store_fleet_put(st, "pub", v) == 0)
+		f->tag_saved = tag;
+	if (f->last_dirty && store_fleet_put(st, "last", f->applied_id) == 0)
+		f->last_dirty = 0;
+}
+
+void
+fleet_flush(struct fleet *f, struct ab_store *st)
+{
+	uint64_t tag;
+
+	if (f == NULL || st == NULL || !f->loaded)
+		return;
+	pthread_mutex_lock(&f->mu);
+	tag = f->tag_sent;
+	pthread_mutex_unlock(&f->mu);
+	save_positions(f, st, tag);
+}
+
 int
 fleet_turn(struct fleet *f, struct ab_store *st)
 {
-	char buf[256], v[32];
+	char buf[256];
 	uint64_t tag = 0;
 	int rc = 0, news;
 
@@ -1164,10 +1200,9 @@ fleet_turn(struct fleet *f, struct ab_store *st)
 	f->tag_new = 0;
 	tag = f->tag_sent;
 	pthread_mutex_unlock(&f->mu);
-	if (news) {
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)tag);
-		store_fleet_put(st, "pub", v);
-	}
+	/* Both positions, at most once a second (each is a write). */
+	if (wall_ms() - f->saved_at >= 1000)
+		save_positions(f, st, tag);
 	if (rc != 0 || news || wall_ms() - f->state_at >= 1000) {
 		f->state_at = wall_ms();
 		state_write(f);

@@ -112,6 +112,9 @@ int fleet_fd(const struct fleet *f);
  */
 int fleet_turn(struct fleet *f, struct ab_store *st);
 
+/* Write the positions not yet in the store (before a stop). */
+void fleet_flush(struct fleet *f, struct ab_store *st);
+
 /* Stop the threads and free everything (NULL is fine). */
 void fleet_stop(struct fleet *f);
 
