@@ -61,6 +61,7 @@ struct daemon {
 	struct report_srv *rs;	/* the report socket */
 	struct resolver *res;	/* ignoreip host names */
 	struct fleet *fl;	/* NULL without fleet */
+	struct ab_keep *keep;	/* the writer's environment, kept */
 	uid_t uid;
 	gid_t gid;
 	int pidfd, sockfd, sigfd;
@@ -250,6 +251,14 @@ open_backends(struct daemon *d)
 	/* A directory root made anew is not ours yet: take it back. */
 	if (rc == -EACCES && take_back(d) == 0)
 		rc = store_open(&d->st, &d->bh->cfg, &d->bh->log);
+	/*
+	 * Writes keep their LMDB environment for the next write, as the
+	 * module does within a connection: opening and closing it each time
+	 * maps and unmaps its buffers, and in a process with threads every
+	 * unmap stops the other cores to flush their TLBs (docs/DESIGN.md).
+	 */
+	if (rc == 0 && d->keep != NULL)
+		store_keep(d->st, d->keep);
 	if (rc == 0 && (rc = fw_open(&d->fw, &d->bh->cfg, &d->bh->log)) == 0) {
 		if (d->down_logged)
 			ab_logf(&d->bh->log, LOG_NOTICE, "store and firewall "
@@ -347,11 +356,16 @@ kernel_drift(struct daemon *d)
 	uint32_t g;
 	int have_gen;
 
-	if (d->fw->ops->present(d->fw) == 0)
-		return "the firewall table is gone or changed (flushed?)";
+	/*
+	 * Every committed change of the ruleset moves its generation (a flush
+	 * or a deleted table too): unmoved since the kernel was last ours, it
+	 * needs no look.  Listing the table costs as much as its elements.
+	 */
 	have_gen = d->fw->ops->generation(d->fw, &g) == 0;
 	if (have_gen && d->gen_known && g == d->gen)
 		return NULL;
+	if (d->fw->ops->present(d->fw) == 0)
+		return "the firewall table is gone or changed (flushed?)";
 	if (fw_check(d->fw, d->st, now_s(), &chk) != 0)
 		return NULL;
 	if (!chk.present)
@@ -569,6 +583,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 		rc = BH_ERR;
 		goto out;
 	}
+	d.keep = store_keep_new();	/* NULL: every write opens afresh */
 	if (open_backends(&d) != 0) {
 		rc = BH_ERR;
 		goto out;
@@ -653,6 +668,7 @@ out:
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	close_backends(&d);
+	store_keep_free(d.keep);
 	privops_stop(d.po);
 	return rc;
 }

@@ -346,7 +346,7 @@ in_push(struct fleet *f, const char *line, size_t len, const char *id,
 		return -1;
 	}
 	if (f->nin == f->capin) {
-		size_t cap = f->capin ? f->capin * 2 : 256;
+		size_t cap = f->capin ? f->capin * 2 : 16;
 
 		e = reallocarray(f->in, cap, sizeof(*e));
 		if (e == NULL) {
@@ -869,7 +869,7 @@ out_push(struct fleet *f, int op, const struct ab_ban *rec,
 	char ps[AB_ADDRSTRLEN];
 
 	if (f->nout == f->capout) {
-		size_t cap = f->capout ? f->capout * 2 : 256;
+		size_t cap = f->capout ? f->capout * 2 : 16;
 
 		o = reallocarray(f->out, cap, sizeof(*o));
 		if (o == NULL)
@@ -1036,7 +1036,9 @@ take_events(struct fleet *f, struct ab_store *st)
 		free(in);
 		return 0;
 	}
-	ev = calloc(APPLY_BATCH, sizeof(*ev));
+	/* Sized to what came: a buffer past glibc's mmap threshold would be
+	 * mapped and unmapped on every turn. */
+	ev = calloc(nin < APPLY_BATCH ? nin : APPLY_BATCH, sizeof(*ev));
 	lifted = calloc(APPLY_BATCH, 1);
 	if (ev == NULL || lifted == NULL) {
 		free(ev);

@@ -206,7 +206,9 @@ fleet_apply(struct ab_store *st, const char *self, struct fleet_event *ev,
 		free(skip);
 		return -ENOMEM;
 	}
-	if (cfg->trust_factor > 1 &&
+	for (i = 0; i < n && ev[i].op != FLEET_BAN; i++)
+		;
+	if (i < n && cfg->trust_factor > 1 &&
 	    (rc = store_trust_foreach(st, trusted_cb, &t)) != 0) {
 		ab_logf(log, LOG_ERR, "fleet: cannot read the trusted prefixes "
 		    "(%s): taking no fleet ban now", ab_strerror(rc));

@@ -193,7 +193,15 @@ plan_apply(struct fw *fw, struct ab_store *st, struct banvec *units,
 	}
 	for (i = 0; i < units->n; i++)
 		maybe_present += !units->v[i].fresh;
-	if (maybe_present > FW_INCREMENTAL_MAX)
+	/*
+	 * Unit elements alone, few enough for one netlink batch (nftables):
+	 * their sets are plain hashes, where the add/delete/add costs what it
+	 * touches (the bans of other servers arrive so, up to a thousand at
+	 * a time).  Anything else past the limit is replaced in full.
+	 */
+	if (maybe_present > FW_INCREMENTAL_MAX &&
+	    !(fw->cfg->backend == AB_BACKEND_NFT && !net_changed[0] &&
+	    !net_changed[1] && units->n <= FW_NL_MAX_UNITS))
 		return fw_sync_full(fw, st, now, NULL);
 	for (f = 0; f < 2; f++) {
 		if (!net_changed[f])

@@ -172,7 +172,7 @@ void fw_nl_close(struct fw_nl *nl);
  * FW_NL_MAX_UNITS), as one batch: 0 applied, 1 not such a plan, -1 the
  * kernel refused it (nothing of it was applied).
  */
-#define FW_NL_MAX_UNITS	64
+#define FW_NL_MAX_UNITS	1024
 int fw_nl_apply(struct fw_nl *nl, const struct fw_plan *plan);
 
 /* nftables' ruleset generation: 0 and *gen, or -1. */

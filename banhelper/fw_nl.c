@@ -34,11 +34,17 @@
 #include "fw.h"
 
 #define TABLE_NAME	"autoban"
-#define BATCH_LIMIT	32768		/* far above 64 units' worth */
+/* FW_NL_MAX_UNITS elements in each of the three steps (about 40 bytes
+ * each), below the socket's send buffer (212 992 by default); a plan past
+ * it goes through libnftables. */
+#define BATCH_LIMIT	(192 * 1024)
 
 struct fw_nl {
 	struct mnl_socket *sock;
 	uint32_t portid, seq;
+	char *buf;		/* 2 * BATCH_LIMIT: made once, not per batch
+				 * (past glibc's mmap threshold, each batch
+				 * would map and unmap it) */
 };
 
 int
@@ -49,8 +55,11 @@ fw_nl_open(struct fw_nl **nlp)
 	int one = 1, rc;
 
 	*nlp = NULL;
-	if ((nl = calloc(1, sizeof(*nl))) == NULL)
+	if ((nl = calloc(1, sizeof(*nl))) == NULL ||
+	    (nl->buf = malloc(2 * BATCH_LIMIT)) == NULL) {
+		free(nl);
 		return -ENOMEM;
+	}
 	if ((nl->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) ==
 	    NULL)
 		goto fail;
@@ -78,6 +87,7 @@ fw_nl_close(struct fw_nl *nl)
 		return;
 	if (nl->sock != NULL)
 		mnl_socket_close(nl->sock);
+	free(nl->buf);
 	free(nl);
 }
 
@@ -121,7 +131,11 @@ elems_msg(struct fw_nl *nl, struct mnl_nlmsg_batch *b,
 		    NLM_F_CREATE),
 		    nl->seq++);
 		nftnl_set_elems_nlmsg_build_payload(nlh, set);
-		mnl_nlmsg_batch_next(b);
+		/* Past the limit: the batch would go without this message. */
+		if (!mnl_nlmsg_batch_next(b)) {
+			nftnl_set_free(set);
+			return -E2BIG;
+		}
 	}
 	nftnl_set_free(set);
 	return n > 0;
@@ -165,7 +179,6 @@ int
 fw_nl_apply(struct fw_nl *nl, const struct fw_plan *plan)
 {
 	static const int fams[2] = { 4, 6 };
-	char *buf;
 	struct mnl_nlmsg_batch *b;
 	uint32_t first;
 	unsigned nacks = 0;
@@ -176,16 +189,17 @@ fw_nl_apply(struct fw_nl *nl, const struct fw_plan *plan)
 	    plan->nunits == 0 || plan->nunits > FW_NL_MAX_UNITS)
 		return 1;
 	/* Twice the limit: a message may run past it before it is seen. */
-	if ((buf = malloc(2 * BATCH_LIMIT)) == NULL)
-		return -1;
-	b = mnl_nlmsg_batch_start(buf, BATCH_LIMIT);
+	b = mnl_nlmsg_batch_start(nl->buf, BATCH_LIMIT);
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), nl->seq++);
 	mnl_nlmsg_batch_next(b);
 	first = nl->seq;
 	for (f = 0; f < 2; f++)
 		for (s = FW_STEP_PRE; s <= FW_STEP_ADD; s++) {
-			if ((n = elems_msg(nl, b, plan, fams[f], s)) < 0)
+			if ((n = elems_msg(nl, b, plan, fams[f], s)) < 0) {
+				if (n == -E2BIG)
+					rc = 1;	/* too large: not this path */
 				goto out;
+			}
 			nacks += (unsigned)n;
 		}
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), nl->seq++);
@@ -199,7 +213,6 @@ fw_nl_apply(struct fw_nl *nl, const struct fw_plan *plan)
 	rc = acks_wait(nl, first, nacks);
 out:
 	mnl_nlmsg_batch_stop(b);
-	free(buf);
 	return rc;
 }
 

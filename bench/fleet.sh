@@ -12,7 +12,10 @@
 # (CLOCK_MONOTONIC, shared by the namespaces), and from the command's start.
 # BENCH_FLEET_BANS (200) sequential bans per fleet size, then one
 # `banhelper ban -` of BENCH_FLEET_BURST (10 000) IPv6 /64s.  banhelper's
-# CPU (utime + stime of every daemon) and peak RSS are reported.
+# CPU (utime + stime of every daemon) and peak RSS are reported.  The
+# watchers (this script's Python and nft monitor) run at SCHED_FIFO 2,
+# above the daemons' SCHED_FIFO 1: all N servers share this machine's
+# cores, and a watcher kept waiting would add its wait to every figure.
 . "$(dirname "$0")/lib.sh"
 bench_ns "$@"
 MD=$RESULTS/fleet.md
@@ -36,7 +39,7 @@ run_size() {	# run_size N: a fleet of N servers, its figures on stdout
 	ip -n "$rns" addr add 198.51.100.1/24 dev br0
 	ip -n "$rns" link set br0 up
 	mkdir -p "$W/redis-$n"
-	ip netns exec "$rns" redis-server --bind 198.51.100.1 --port 6379 \
+	ip netns exec "$rns" chrt -f 2 redis-server --bind 198.51.100.1 --port 6379 \
 	    --requirepass "$PW" --dir "$W/redis-$n" --appendonly yes \
 	    --save '' --protected-mode no --daemonize no \
 	    --logfile "$W/redis-$n/redis.log" &
@@ -73,7 +76,7 @@ run_size() {	# run_size N: a fleet of N servers, its figures on stdout
 			sleep 0.05
 		done
 	done
-	python3 - "$n" "$BANS" "$BURST" "$BH" "$W/fleet-$n" "$$" "$PW" \
+	chrt -f 2 python3 - "$n" "$BANS" "$BURST" "$BH" "$W/fleet-$n" "$$" "$PW" \
 	    "${pids[@]}" <<'EOF'
 import os, re, select, subprocess, sys, time
 

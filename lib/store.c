@@ -685,6 +685,11 @@ db_end(struct db *db, int commit)
 			seal_write(db->st, db->which, db->fd, info.me_last_txnid);
 			kept_put(db);
 		}
+	} else if (!db->write && db->kept && db->txn != NULL) {
+		/* A read in the kept environment: it goes back. */
+		mdb_txn_abort(db->txn);
+		db->txn = NULL;
+		kept_put(db);
 	}
 	db_release(db);
 	return rc;

@@ -65,10 +65,13 @@ store_keep(struct ab_store *st, struct ab_keep *k)
 }
 
 /*
- * A writer takes the environment kept for its store if it was made by this
- * process for this directory and map size: 1, or 0 to open one.  One made
- * before a fork is closed here (this process's copies of its fds and map);
- * its locks, shared with the parent's descriptor, are never taken again.
+ * A transaction takes the environment kept for its store if it was made by
+ * this process for this directory and map size: 1, or 0 to open one.  A
+ * reader runs a read-only transaction in it and gives it back (kept_put):
+ * under its shared lock no writer adds pages, as in an environment of its
+ * own.  One made before a fork is closed here (this process's copies of
+ * its fds and map); its locks, shared with the parent's descriptor, are
+ * never taken again.
  */
 int
 kept_take(struct db *db)
@@ -76,7 +79,7 @@ kept_take(struct db *db)
 	struct ab_store *st = db->st;
 	struct kept_env *e;
 
-	if (st->keep == NULL || !db->write)
+	if (st->keep == NULL)
 		return 0;
 	e = &st->keep->e[db->which];
 	if (e->env == NULL)
@@ -107,7 +110,8 @@ kept_current(struct db *db, const struct stat *sb)
 	    nsb.st_ino == sb->st_ino;
 }
 
-/* After a commit: unlock and keep the environment for the next writer. */
+/* After a commit, or a read in a kept environment: unlock, and keep the
+ * environment for the next transaction. */
 void
 kept_put(struct db *db)
 {
@@ -115,7 +119,7 @@ kept_put(struct db *db)
 	struct kept_env *e;
 	struct flock fl;
 
-	if (st->keep == NULL || !db->write || db->env == NULL)
+	if (st->keep == NULL || db->env == NULL || (!db->write && !db->kept))
 		return;
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_UNLCK;

@@ -136,7 +136,8 @@ b = {x["prefix"]: x for x in d["bans"]}
 c = {x["prefix"]: x for x in d["counting"]}
 a = b["203.0.113.45"]
 assert set(a) == {"prefix", "origin", "service", "failures", "started",
-                  "until", "left", "times_banned"}, sorted(a)
+                  "until", "left", "times_banned", "from"}, sorted(a)
+assert a["from"] == "", a
 assert a["origin"] == "auto" and a["failures"] == 3 and a["times_banned"] == 1
 assert a["service"] == "svc", a
 assert 3590 <= a["left"] <= 3600 and a["until"] - a["started"] == 3600

@@ -545,7 +545,10 @@ versioned_records(void **state)
 	struct fixture *f = *state;
 	struct ab_store *st = fixture_store(f);
 	uint8_t key[6] = { 4, 32, 203, 0, 113, 50 };
-	uint8_t rec[sizeof(struct ban_v1) + AB_SERVICE_MAX + 16], back[256];
+	uint8_t rec[sizeof(struct ban_v1) + AB_SERVICE_MAX + AB_FLEET_NAME_MAX +
+	    16], back[256];
+	const size_t tail = sizeof(struct ban_v1) + AB_SERVICE_MAX +
+	    AB_FLEET_NAME_MAX;
 	struct ban_v1 v;
 	struct ab_addr h = A("203.0.113.50"), p = A("203.0.113.50");
 	struct ab_ban b;
@@ -554,10 +557,11 @@ versioned_records(void **state)
 	uint32_t fmt = 2;
 
 	put_ban(st, "203.0.113.1", t, t + 1);	/* creates the store */
-	/* A later version's record: v1 fields, v2's service, more bytes. */
+	/* A later version's record: v1 fields, v2's service, v3's server
+	 * it came from, more bytes. */
 	memset(&v, 0, sizeof(v));
 	memset(rec, 0, sizeof(rec));
-	v.version = 3;
+	v.version = 4;
 	v.origin = AB_ORIGIN_AUTO;
 	v.nbans = 3;
 	v.failures = 5;
@@ -565,7 +569,8 @@ versioned_records(void **state)
 	v.until = t + 600;
 	memcpy(rec, &v, sizeof(v));
 	memcpy(rec + sizeof(v), "dovecot", 7);
-	memset(rec + sizeof(v) + AB_SERVICE_MAX, 0xab, 16);
+	memcpy(rec + sizeof(v) + AB_SERVICE_MAX, "web-2", 5);
+	memset(rec + tail, 0xab, 16);
 	raw_put(bans, "bans", key, sizeof(key), rec, sizeof(rec));
 	/* plens for /32 already counts the first record */
 	assert_int_equal(policy_find_ban(st, &h, t, &b, NULL, NULL, NULL), 1);
@@ -573,16 +578,16 @@ versioned_records(void **state)
 	assert_int_equal(b.failures, 5);
 	assert_int_equal(b.until, t + 600);
 	assert_string_equal(b.service, "dovecot");
+	assert_string_equal(b.from, "web-2");
 	/* Today's writer keeps the version byte and the unknown tail. */
 	assert_int_equal(store_ban_update(st, &p, extend_cb, NULL), 0);
 	assert_int_equal(raw_get(bans, "bans", key, sizeof(key), back,
 	    sizeof(back)), (int)sizeof(rec));
-	assert_int_equal(back[0], 3);
-	assert_memory_equal(back + sizeof(v) + AB_SERVICE_MAX,
-	    rec + sizeof(v) + AB_SERVICE_MAX, 16);
+	assert_int_equal(back[0], 4);
+	assert_memory_equal(back + tail, rec + tail, 16);
 	memcpy(&v, back, sizeof(v));
 	assert_int_equal(v.until, t + 700);
-	/* A version 1 record (no service) is read, and written as 2. */
+	/* A version 1 record (no service) is read, and written as 3. */
 	memset(&v, 0, sizeof(v));
 	v.version = 1;
 	v.nbans = 1;
@@ -593,8 +598,10 @@ versioned_records(void **state)
 	assert_string_equal(b.service, "");
 	assert_int_equal(store_ban_update(st, &p, extend_cb, NULL), 0);
 	assert_int_equal(raw_get(bans, "bans", key, sizeof(key), back,
-	    sizeof(back)), (int)(sizeof(v) + AB_SERVICE_MAX));
-	assert_int_equal(back[0], 2);
+	    sizeof(back)), (int)(sizeof(v) + AB_SERVICE_MAX +
+	    AB_FLEET_NAME_MAX));
+	assert_int_equal(back[0], 3);
+	assert_string_equal(b.from, "");
 	/* A service name that is not one is read as none. */
 	memcpy(back + sizeof(v), "ss h\n", 5);
 	raw_put(bans, "bans", key, sizeof(key), back, sizeof(v) +
