@@ -222,6 +222,19 @@ tap_ok $((r1 + $?)) "D, joining late, gets every ban still active"
 not_in_kernel D 203.0.113.50
 tap_ok $? "and not the one that was lifted"
 
+# --- a stream trimmed past where a server stopped --------------------------------------
+stop D
+rcli XTRIM autoban:events MAXLEN 0 >/dev/null
+bhs A ban 203.0.113.95 >/dev/null
+wait_for 3 everywhere 203.0.113.95 A B C
+start D
+wait_for 5 everywhere 203.0.113.95 D
+r1=$?
+wait_for 2 everywhere 203.0.113.90 D
+tap_ok $((r1 + $?)) "D, back after the stream lost where it stopped, rebuilds from the current set"
+tap_like "$(cat "$AB_DIR/D/daemon.log")" "the stream no longer holds where this server stopped: taking the current set" \
+    "and says why"
+
 # --- no loops, no duplicates -------------------------------------------------------------
 n0=$(rcli XLEN autoban:events)
 sleep 2
@@ -245,6 +258,30 @@ sleep 0.5
 got=$(nft_elems "${SNS[D]}" v4 | awk '{print $1}' | grep -cE '^203\.0\.113\.(1[12][0-9])$')
 tap_ok "$([ "$got" -ge 1 ] && [ "$got" -le 5 ]; echo $?)" "fleet_rate = 5: of 20 auto bans from B, D took 1 to 5 ($got)"
 tap_like "$(cat "$AB_DIR/D/daemon.log")" "fleet: B sends more than fleet_rate \(5 a minute\)" "and says so"
+
+# --- Redis restarted empty (a failover to a replica that lacked the data) ------------------------
+redis_stop
+rm -rf "$RD"/appendonlydir
+redis_start
+tap_is "$(rcli EXISTS autoban:ban:203.0.113.10)" 0 "Redis comes back empty"
+wait_for 10 sh -c "[ \"\$(ip netns exec $RNS redis-cli -h 198.51.100.1 -a $PW --no-auth-warning EXISTS autoban:ban:203.0.113.10)\" = 1 ]"
+tap_ok $? "A sends its own bans again: its auto ban of 203.0.113.10 is back in the current set"
+wait_for 5 sh -c "[ \"\$(ip netns exec $RNS redis-cli -h 198.51.100.1 -a $PW --no-auth-warning EXISTS autoban:ban:203.0.113.90)\" = 1 ]"
+tap_ok $? "and B its manual ban of 203.0.113.90"
+tap_like "$(cat "$AB_DIR/A/daemon.log")" "Redis lost what this server had seen: taking the current set" \
+    "A says what happened"
+
+# --- an ACL user, as docs/fleet.md sets it up ------------------------------------------------------
+rcli ACL SETUSER autoban on ">acl-$PW" '~autoban:*' +get +set +del +scan +xadd \
+    +xread +xrange +xrevrange +multi +exec +ping >/dev/null
+stop D
+printf 'autoban acl-%s\n' "$PW" >"$AB_DIR/fleet.pw"
+start D
+wait_for 10 sh -c "ip netns exec ${SNS[D]} $BH -c $AB_DIR/D/ab.conf status | grep -q ': connected'"
+tap_ok $? "D links as the ACL user of docs/fleet.md (USER PASSWORD in the file)"
+attack_on D 203.0.113.140 4
+wait_for 3 everywhere 203.0.113.140 A B C D
+tap_ok $? "and its ban reaches A, B and C through it"
 
 # --- a wrong password ------------------------------------------------------------------------
 stop D
