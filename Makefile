@@ -62,7 +62,8 @@ HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/cmd_list.c banhelper/cmd_status.c banhelper/cmd_ban.c \
 	  banhelper/cmd_report.c banhelper/report.c banhelper/report_srv.c \
 	  banhelper/resolve.c banhelper/cmd_import.c banhelper/authlog.c \
-	  banhelper/f2b.c banhelper/fleet.c banhelper/fleet_event.c \
+	  banhelper/f2b.c banhelper/fleet.c banhelper/fleet_link.c \
+	  banhelper/fleet_event.c \
 	  banhelper/fleet_apply.c \
 	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \
 	  banhelper/privops.c \

@@ -1,22 +1,20 @@
 /*
- * fleet.c - the daemon's link to the fleet's Redis (docs/fleet.md).
+ * fleet.c - the daemon's side of the fleet (docs/fleet.md); the threads
+ * that talk to Redis are fleet_link.c.
  *
- * Two threads, each with a connection of its own, so that Redis never
- * stalls the daemon: the reader follows the stream FLEET_STREAM with
- * XREAD BLOCK from the last id this server took (kept in its store), and
- * rebuilds from the current set (keys FLEET_BAN_KEY + prefix, expiring with
- * their ban) when that id is gone from the stream or Redis lost its data;
- * the publisher sends, for each change made here, the key and the stream
- * entry in one MULTI/EXEC.  Only the daemon's own thread touches the store:
- * it applies what the reader queued (fleet_apply.c) and queues for the
- * publisher what the store's change log says changed here since the last
- * position it knows Redis has, so bans made while Redis was unreachable
- * go out when the link returns.
+ * Only the daemon's own thread touches the store: it applies what the
+ * reader thread queued (fleet_apply.c, in write transactions of up to
+ * APPLY_BATCH), and queues for the publisher thread what the store's
+ * change log says changed here since the last position it knows Redis has
+ * (kept in the store), so bans made while Redis was unreachable go out when
+ * the link returns.  An owner map (prefix -> the server whose ban it is)
+ * names the owner of an unban, and marks the unbans the fleet made here,
+ * which are not sent back.
  *
  * MUST: start the threads only after the privilege drop (capabilities are
- * per thread); build every command with hiredis' argument formatting, never
- * from text; never re-publish a ban or unban that came from the fleet
- * (no loops); bound every queue; never block the daemon's thread on Redis.
+ * per thread); read the password file as root, on its open descriptor;
+ * never re-publish a ban or unban that came from the fleet (no loops);
+ * bound every queue; never block the daemon's thread on Redis.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,108 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
-
-#include "fleet.h"
-
-#define IN_MAX		200000	/* events waiting for the daemon's thread */
-#define OUT_MAX		100000	/* changes waiting for the publisher */
-#define BATCH		1000	/* per pipeline, per XREAD */
-#define APPLY_BATCH	4096	/* per write transaction */
-#define IO_TIMEOUT_MS	3000
-#define BLOCK_MS	1000
-
-struct inev {
-	char line[FLEET_LINE_MAX];
-	size_t len;			/* 0: the end of a snapshot */
-	char id[FLEET_ID_MAX];
-	int snapshot;
-};
-
-struct outev {
-	int op;				/* 0: only marks tag as sent */
-	char line[FLEET_LINE_MAX];
-	char key[sizeof(FLEET_BAN_KEY) + AB_ADDRSTRLEN];
-	int64_t until;
-	uint64_t tag;			/* change number published with it */
-};
-
-/* prefix -> who owns its ban (name index; SELF; LIFTED by the fleet). */
-#define SELF		0
-#define LIFTED		0xffff
-#define NAMES_MAX	1024
-struct onode {
-	struct ab_addr a;
-	uint16_t who;
-	int32_t next;
-};
-struct omap {
-	int32_t *head;
-	size_t nbucket;
-	struct onode *node;
-	size_t nnode, cap;
-	int32_t free;
-	char (*name)[AB_FLEET_NAME_MAX];
-	size_t nname;
-};
-
-struct fleet {
-	const struct ab_config *cfg;
-	const struct ab_log *log;
-	char self[AB_FLEET_NAME_MAX];
-	char user[128], pass[256];
-	int wake[2];
-
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int started, loaded, stop;
-	pthread_t rd, pub;
-	/* under mu */
-	struct inev *in;
-	size_t nin, capin;
-	struct outev *out;
-	size_t nout, capout;
-	uint64_t tag_sent;
-	int tag_new, republish;
-	char last[FLEET_ID_MAX];	/* the reader's position */
-	int rd_up, pub_up;
-	int64_t since;
-	char error[128];
-	uint64_t published;
-
-	/* the daemon's thread only */
-	uint64_t scan;			/* change number queued up to */
-	struct omap map;
-	struct fleet_rate *rate;
-	struct fleet_counts cnt;
-	uint64_t received;
-	int64_t last_event, lag_ms;
-	char applied_id[FLEET_ID_MAX];
-	int64_t state_at;
-	int64_t log_at;			/* s: the window of log_ok */
-	int last_dirty;			/* applied_id not yet in the store */
-	int64_t saved_at;		/* ms: positions last written */
-	uint64_t tag_saved;
-	unsigned log_n;
-};
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-poke(struct fleet *f)
-{
-	char c = 1;
-
-	if (write(f->wake[1], &c, 1) < 0 && errno != EAGAIN)
-		return;
-}
+#include "fleet_int.h"
 
 /* ---- the owner map ------------------------------------------------------ */
 
@@ -250,453 +147,6 @@ omap_take(struct omap *m, const struct ab_addr *a)
 	return who;
 }
 
-/* ---- Redis -------------------------------------------------------------- */
-
-static void
-set_error(struct fleet *f, const char *what, const char *detail)
-{
-	pthread_mutex_lock(&f->mu);
-	if (strncmp(f->error, what, strlen(what)) != 0 || f->since == 0 ||
-	    f->rd_up || f->pub_up) {
-		snprintf(f->error, sizeof(f->error), "%s%s%s", what,
-		    detail ? ": " : "", detail ? detail : "");
-		f->since = wall_ms() / 1000;
-	}
-	pthread_mutex_unlock(&f->mu);
-}
-
-static redisContext *
-link_open(struct fleet *f, const char *who)
-{
-	struct timeval tv = { IO_TIMEOUT_MS / 1000, 0 };
-	redisContext *c;
-	redisReply *r;
-
-	c = redisConnectWithTimeout(f->cfg->fleet_host, f->cfg->fleet_port, tv);
-	if (c == NULL || c->err) {
-		set_error(f, "cannot connect", c ? c->errstr : "out of memory");
-		if (c != NULL)
-			redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, tv);
-	if (f->pass[0] != '\0') {
-		r = f->user[0] != '\0' ?
-		    redisCommand(c, "AUTH %s %s", f->user, f->pass) :
-		    redisCommand(c, "AUTH %s", f->pass);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			set_error(f, "Redis refused the password",
-			    r ? r->str : c->errstr);
-			if (r)
-				freeReplyObject(r);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(r);
-	}
-	(void)who;
-	return c;
-}
-
-/* Wait ms or until stop: 1 if stopping. */
-static int
-nap(struct fleet *f, int ms)
-{
-	struct timespec ts;
-	int stop;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&f->mu);
-	if (!f->stop)
-		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-	stop = f->stop;
-	pthread_mutex_unlock(&f->mu);
-	return stop;
-}
-
-static int
-stopping(struct fleet *f)
-{
-	int s;
-
-	pthread_mutex_lock(&f->mu);
-	s = f->stop;
-	pthread_mutex_unlock(&f->mu);
-	return s;
-}
-
-/* Queue one event for the daemon's thread (waits while the queue is full). */
-static int
-in_push(struct fleet *f, const char *line, size_t len, const char *id,
-    int snapshot)
-{
-	struct inev *e;
-
-	pthread_mutex_lock(&f->mu);
-	while (f->nin >= IN_MAX && !f->stop)
-		pthread_cond_wait(&f->cv, &f->mu);
-	if (f->stop) {
-		pthread_mutex_unlock(&f->mu);
-		return -1;
-	}
-	if (f->nin == f->capin) {
-		size_t cap = f->capin ? f->capin * 2 : 16;
-
-		e = reallocarray(f->in, cap, sizeof(*e));
-		if (e == NULL) {
-			pthread_mutex_unlock(&f->mu);
-			return -1;
-		}
-		f->in = e;
-		f->capin = cap;
-	}
-	e = &f->in[f->nin++];
-	e->len = len < sizeof(e->line) ? len : sizeof(e->line) - 1;
-	memcpy(e->line, line, e->len);
-	e->line[e->len] = '\0';
-	if (len >= sizeof(e->line))
-		e->len = sizeof(e->line);	/* too long: refused later */
-	snprintf(e->id, sizeof(e->id), "%s", id);
-	e->snapshot = snapshot;
-	pthread_mutex_unlock(&f->mu);
-	return 0;
-}
-
-/* The id of the stream's first (rev 0) or last (rev 1) entry, "" if none;
- * 0 or -1 on a link error. */
-static int
-stream_end(redisContext *c, int rev, char *id)
-{
-	redisReply *r = rev ?
-	    redisCommand(c, "XREVRANGE %s + - COUNT 1", FLEET_STREAM) :
-	    redisCommand(c, "XRANGE %s - + COUNT 1", FLEET_STREAM);
-
-	id[0] = '\0';
-	if (r == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-	    r->element[0]->type == REDIS_REPLY_ARRAY &&
-	    r->element[0]->elements == 2 &&
-	    r->element[0]->element[0]->type == REDIS_REPLY_STRING &&
-	    fleet_id_ok(r->element[0]->element[0]->str))
-		snprintf(id, FLEET_ID_MAX, "%s", r->element[0]->element[0]->str);
-	freeReplyObject(r);
-	return 0;
-}
-
-/* Every ban of the current set, queued as a snapshot: 0 or -1. */
-static int
-snapshot(struct fleet *f, redisContext *c)
-{
-	char cursor[32] = "0";
-	size_t i, n = 0;
-
-	do {
-		redisReply *r = redisCommand(c, "SCAN %s MATCH %s* COUNT 1000",
-		    cursor, FLEET_BAN_KEY), *keys, *v;
-
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-		    r->elements != 2 || r->element[0]->type !=
-		    REDIS_REPLY_STRING || r->element[1]->type !=
-		    REDIS_REPLY_ARRAY) {
-			if (r)
-				freeReplyObject(r);
-			return -1;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		keys = r->element[1];
-		for (i = 0; i < keys->elements; i++)
-			if (keys->element[i]->type == REDIS_REPLY_STRING)
-				redisAppendCommand(c, "GET %b",
-				    keys->element[i]->str,
-				    (size_t)keys->element[i]->len);
-		for (i = 0; i < keys->elements; i++) {
-			if (keys->element[i]->type != REDIS_REPLY_STRING)
-				continue;
-			if (redisGetReply(c, (void **)&v) != REDIS_OK) {
-				freeReplyObject(r);
-				return -1;
-			}
-			if (v->type == REDIS_REPLY_STRING &&
-			    in_push(f, v->str, v->len, "", 1) == 0)
-				n++;
-			freeReplyObject(v);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0 && !stopping(f));
-	ab_logf(f->log, LOG_INFO, "fleet: %zu bans in the current set", n);
-	return 0;
-}
-
-/*
- * After a (re)connection: follow on from last if the stream still holds
- * what came after it; otherwise take the current set and follow from the
- * stream's end.  0, or -1 on a link error.
- */
-static int
-catch_up(struct fleet *f, redisContext *c, char *last)
-{
-	char first[FLEET_ID_MAX], head[FLEET_ID_MAX];
-	const char *why = NULL;
-
-	if (stream_end(c, 0, first) != 0 || stream_end(c, 1, head) != 0)
-		return -1;
-	if (last[0] == '\0')
-		why = "first time in the fleet";
-	else if (head[0] == '\0' || fleet_id_cmp(last, head) > 0)
-		why = "Redis lost what this server had seen";
-	else if (fleet_id_cmp(last, first) < 0)
-		why = "the stream no longer holds where this server stopped";
-	if (why == NULL)
-		return 0;
-	ab_logf(f->log, LOG_NOTICE, "fleet: %s: taking the current set", why);
-	if (last[0] != '\0' && (head[0] == '\0' ||
-	    fleet_id_cmp(last, head) > 0)) {
-		/* Its own bans are gone from Redis too: send them again. */
-		pthread_mutex_lock(&f->mu);
-		f->republish = 1;
-		pthread_mutex_unlock(&f->mu);
-	}
-	if (snapshot(f, c) != 0)
-		return -1;
-	snprintf(last, FLEET_ID_MAX, "%s", head[0] ? head : "0-0");
-	return in_push(f, "", 0, last, 1) == 0 ? 0 : -1;
-}
-
-static void *
-reader_main(void *arg)
-{
-	struct fleet *f = arg;
-	redisContext *c = NULL;
-	char last[FLEET_ID_MAX];
-	int backoff = 200;
-	size_t i, j;
-
-	pthread_mutex_lock(&f->mu);
-	while (!f->loaded && !f->stop)
-		pthread_cond_wait(&f->cv, &f->mu);
-	snprintf(last, sizeof(last), "%s", f->last);
-	pthread_mutex_unlock(&f->mu);
-	while (!stopping(f)) {
-		redisReply *r, *entries;
-
-		if (c == NULL) {
-			if ((c = link_open(f, "reader")) == NULL ||
-			    catch_up(f, c, last) != 0) {
-				if (c != NULL) {
-					set_error(f, "lost the link", c->errstr);
-					redisFree(c);
-					c = NULL;
-				}
-				pthread_mutex_lock(&f->mu);
-				f->rd_up = 0;
-				pthread_mutex_unlock(&f->mu);
-				poke(f);
-				if (nap(f, backoff))
-					break;
-				backoff = backoff < 5000 ? backoff * 2 : 5000;
-				continue;
-			}
-			backoff = 200;
-			pthread_mutex_lock(&f->mu);
-			f->rd_up = 1;
-			if (f->pub_up) {
-				f->error[0] = '\0';
-				f->since = wall_ms() / 1000;
-			}
-			pthread_mutex_unlock(&f->mu);
-			poke(f);
-		}
-		r = redisCommand(c, "XREAD COUNT %d BLOCK %d STREAMS %s %s",
-		    BATCH, BLOCK_MS, FLEET_STREAM, last);
-		if (r == NULL) {
-			set_error(f, "lost the link", c->errstr);
-			redisFree(c);
-			c = NULL;
-			continue;
-		}
-		/* [[stream, [[id, [field, value, ...]], ...]]] or nil */
-		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-		    r->element[0]->type == REDIS_REPLY_ARRAY &&
-		    r->element[0]->elements == 2 &&
-		    (entries = r->element[0]->element[1])->type ==
-		    REDIS_REPLY_ARRAY) {
-			for (i = 0; i < entries->elements; i++) {
-				redisReply *e = entries->element[i], *kv;
-				const char *line = "";
-				size_t len = 0;
-
-				if (e->type != REDIS_REPLY_ARRAY ||
-				    e->elements != 2 || e->element[0]->type !=
-				    REDIS_REPLY_STRING ||
-				    !fleet_id_ok(e->element[0]->str))
-					continue;
-				kv = e->element[1];
-				for (j = 0; kv->type == REDIS_REPLY_ARRAY &&
-				    j + 1 < kv->elements; j += 2)
-					if (kv->element[j]->type ==
-					    REDIS_REPLY_STRING &&
-					    strcmp(kv->element[j]->str, "e") == 0 &&
-					    kv->element[j + 1]->type ==
-					    REDIS_REPLY_STRING) {
-						line = kv->element[j + 1]->str;
-						len = kv->element[j + 1]->len;
-					}
-				snprintf(last, sizeof(last), "%s",
-				    e->element[0]->str);
-				/* An entry without "e" still moves us on. */
-				if (in_push(f, len ? line : "-", len ? len : 1,
-				    last, 0) != 0)
-					break;
-			}
-			poke(f);
-		} else if (r->type == REDIS_REPLY_ERROR) {
-			set_error(f, "Redis said", r->str);
-			freeReplyObject(r);
-			redisFree(c);
-			c = NULL;
-			if (nap(f, 1000))
-				break;
-			continue;
-		}
-		freeReplyObject(r);
-	}
-	if (c != NULL)
-		redisFree(c);
-	return NULL;
-}
-
-/* Send items [0, n) of the outbox: 0, or -1 (nothing taken out). */
-static int
-publish(struct fleet *f, redisContext *c, const struct outev *o, size_t n)
-{
-	size_t i, k, want = 0;
-	redisReply *r;
-	int bad = 0;
-
-	/* One MULTI/EXEC per batch: every key and its stream entry go in
-	 * together, in one round trip. */
-	redisAppendCommand(c, "MULTI");
-	want = 2;
-	for (i = 0; i < n; i++) {
-		if (o[i].op == 0)
-			continue;
-		if (o[i].op == FLEET_BAN)
-			redisAppendCommand(c, "SET %s %s EXAT %lld", o[i].key,
-			    o[i].line, (long long)o[i].until);
-		else
-			redisAppendCommand(c, "DEL %s", o[i].key);
-		redisAppendCommand(c, "XADD %s MAXLEN ~ %d * e %s",
-		    FLEET_STREAM, FLEET_STREAM_KEEP, o[i].line);
-		want += 2;
-	}
-	redisAppendCommand(c, "EXEC");
-	for (k = 0; k < want; k++) {
-		if (redisGetReply(c, (void **)&r) != REDIS_OK)
-			return -1;
-		if (r->type == REDIS_REPLY_ERROR && !bad) {
-			set_error(f, "Redis refused a ban", r->str);
-			bad = 1;
-		}
-		freeReplyObject(r);
-	}
-	return bad ? -1 : 0;
-}
-
-static void *
-publisher_main(void *arg)
-{
-	struct fleet *f = arg;
-	redisContext *c = NULL;
-	struct outev *batch = calloc(BATCH, sizeof(*batch));
-	int backoff = 200;
-	size_t i, n;
-
-	if (batch == NULL) {
-		ab_logf(f->log, LOG_ERR, "fleet: out of memory: publishing "
-		    "nothing");
-		return NULL;
-	}
-	for (;;) {
-		uint64_t tag = 0;
-		size_t sent = 0;
-
-		/* Connected before there is anything to send: the link's state
-		 * is known, and the first ban goes out at once. */
-		if (c == NULL) {
-			if ((c = link_open(f, "publisher")) == NULL) {
-				pthread_mutex_lock(&f->mu);
-				f->pub_up = 0;
-				pthread_mutex_unlock(&f->mu);
-				poke(f);
-				if (nap(f, backoff))
-					break;
-				backoff = backoff < 5000 ? backoff * 2 : 5000;
-				continue;
-			}
-			pthread_mutex_lock(&f->mu);
-			if (f->rd_up) {
-				f->error[0] = '\0';
-				f->since = wall_ms() / 1000;
-			}
-			f->pub_up = 1;
-			pthread_mutex_unlock(&f->mu);
-			poke(f);
-		}
-		pthread_mutex_lock(&f->mu);
-		while (f->nout == 0 && !f->stop)
-			pthread_cond_wait(&f->cv, &f->mu);
-		if (f->stop) {
-			pthread_mutex_unlock(&f->mu);
-			break;
-		}
-		n = f->nout < BATCH ? f->nout : BATCH;
-		memcpy(batch, f->out, n * sizeof(*batch));
-		pthread_mutex_unlock(&f->mu);
-		if (publish(f, c, batch, n) != 0) {
-			set_error(f, "lost the link", c->err ? c->errstr :
-			    "an error reply");
-			redisFree(c);
-			c = NULL;
-			pthread_mutex_lock(&f->mu);
-			f->pub_up = 0;
-			pthread_mutex_unlock(&f->mu);
-			poke(f);
-			if (nap(f, backoff))
-				break;
-			backoff = backoff < 5000 ? backoff * 2 : 5000;
-			continue;
-		}
-		backoff = 200;
-		for (i = 0; i < n; i++) {
-			if (batch[i].tag > tag)
-				tag = batch[i].tag;
-			sent += batch[i].op != 0;
-		}
-		pthread_mutex_lock(&f->mu);
-		memmove(f->out, f->out + n, (f->nout - n) * sizeof(*f->out));
-		f->nout -= n;
-		f->published += sent;
-		if (tag > f->tag_sent) {
-			f->tag_sent = tag;
-			f->tag_new = 1;
-		}
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
-		poke(f);
-	}
-	if (c != NULL)
-		redisFree(c);
-	free(batch);
-	return NULL;
-}
-
 /* ---- the daemon's side -------------------------------------------------- */
 
 /* fleet_password_file: root's, readable by root only; "PASS" or "USER
@@ -794,7 +244,7 @@ fleet_start(struct fleet **fp, const struct ab_config *cfg,
 		fleet_stop(f);
 		return rc ? rc : -ENOMEM;
 	}
-	f->since = wall_ms() / 1000;
+	f->since = fleet_wall_ms() / 1000;
 	snprintf(f->error, sizeof(f->error), "not connected yet");
 	*fp = f;
 	return 0;
@@ -810,9 +260,9 @@ fleet_fd(const struct fleet *f)
 static int
 threads_start(struct fleet *f)
 {
-	if (pthread_create(&f->rd, NULL, reader_main, f) != 0)
+	if (pthread_create(&f->rd, NULL, fleet_reader_main, f) != 0)
 		return -EAGAIN;
-	if (pthread_create(&f->pub, NULL, publisher_main, f) != 0) {
+	if (pthread_create(&f->pub, NULL, fleet_publisher_main, f) != 0) {
 		pthread_mutex_lock(&f->mu);
 		f->stop = 1;
 		pthread_cond_broadcast(&f->cv);
@@ -831,7 +281,7 @@ own_cb(const struct ab_ban *rec, void *arg)
 {
 	struct fleet *f = arg;
 
-	if (policy_ban_end(f->cfg, rec, wall_ms() / 1000) > 0)
+	if (policy_ban_end(f->cfg, rec, fleet_wall_ms() / 1000) > 0)
 		omap_set(&f->map, &rec->prefix, oname(&f->map, rec->from));
 	return 0;
 }
@@ -891,7 +341,7 @@ out_push(struct fleet *f, int op, const struct ab_ban *rec,
 	snprintf(ev.origin, sizeof(ev.origin), "%s", f->self);
 	snprintf(ev.owner, sizeof(ev.owner), "%s", owner);
 	if (op == FLEET_BAN) {
-		ev.until = policy_kernel_end(f->cfg, rec, wall_ms() / 1000);
+		ev.until = policy_kernel_end(f->cfg, rec, fleet_wall_ms() / 1000);
 		ev.kind = rec->origin;
 		memcpy(ev.service, rec->service, AB_SERVICE_MAX);
 		if (rec->origin == AB_ORIGIN_AUTO)
@@ -958,7 +408,7 @@ full_cb(const struct ab_ban *rec, void *arg)
 static void
 queue_changes(struct fleet *f, struct ab_store *st)
 {
-	struct scan s = { f, wall_ms() / 1000, 0 };
+	struct scan s = { f, fleet_wall_ms() / 1000, 0 };
 	struct ab_store_stat ss;
 	uint64_t last = f->scan;
 	int rc, full = 0;
@@ -1000,7 +450,7 @@ queue_changes(struct fleet *f, struct ab_store *st)
 static int
 log_ok(struct fleet *f)
 {
-	int64_t now = wall_ms() / 1000;
+	int64_t now = fleet_wall_ms() / 1000;
 
 	if (now - f->log_at >= 10) {
 		if (f->log_n > 20)
@@ -1021,7 +471,7 @@ take_events(struct fleet *f, struct ab_store *st)
 	uint8_t *lifted;
 	char last[FLEET_ID_MAX] = "", esc[96];
 	size_t nin, i, k, k2, n;
-	int64_t now = wall_ms() / 1000;
+	int64_t now = fleet_wall_ms() / 1000;
 	int rc = 0, changed = 0;
 	uint64_t before = f->cnt.applied;
 
@@ -1061,7 +511,7 @@ take_events(struct fleet *f, struct ab_store *st)
 			f->received++;
 			if (in[k].id[0] != '\0') {
 				f->last_event = now;
-				f->lag_ms = wall_ms() - strtoll(in[k].id, NULL,
+				f->lag_ms = fleet_wall_ms() - strtoll(in[k].id, NULL,
 				    10);
 			}
 			if (fleet_event_parse(in[k].line, in[k].len, &ev[n],
@@ -1152,7 +602,7 @@ save_positions(struct fleet *f, struct ab_store *st, uint64_t tag)
 
 	if (tag == f->tag_saved && !f->last_dirty)
 		return;
-	f->saved_at = wall_ms();
+	f->saved_at = fleet_wall_ms();
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)tag);
 	if (tag != f->tag_saved && store_fleet_put(st, "pub", v) == 0)
 		f->tag_saved = tag;
@@ -1203,10 +653,10 @@ fleet_turn(struct fleet *f, struct ab_store *st)
 	tag = f->tag_sent;
 	pthread_mutex_unlock(&f->mu);
 	/* Both positions, at most once a second (each is a write). */
-	if (wall_ms() - f->saved_at >= 1000)
+	if (fleet_wall_ms() - f->saved_at >= 1000)
 		save_positions(f, st, tag);
-	if (rc != 0 || news || wall_ms() - f->state_at >= 1000) {
-		f->state_at = wall_ms();
+	if (rc != 0 || news || fleet_wall_ms() - f->state_at >= 1000) {
+		f->state_at = fleet_wall_ms();
 		state_write(f);
 	}
 	return rc;

@@ -4,8 +4,9 @@
  * fleet_event.c: one event as a line of text, written and judged (pure).
  * fleet_apply.c: events from other servers applied to this store, under
  *   this server's own rules (pure but for the store).
- * fleet.c: the link to Redis (two threads: one follows the stream, one
- *   publishes), and what the daemon calls.
+ * fleet_link.c: the two threads that talk to Redis (one follows the
+ *   stream, one publishes).
+ * fleet.c: what the daemon calls; the only one that touches the store.
  */
 #ifndef FLEET_H
 #define FLEET_H
