@@ -248,9 +248,13 @@ catch_up(struct fleet *f, redisContext *c, char *last)
 	if (why == NULL)
 		return 0;
 	ab_logf(f->log, LOG_NOTICE, "fleet: %s: taking the current set", why);
-	if (last[0] != '\0' && (head[0] == '\0' ||
-	    fleet_id_cmp(last, head) > 0)) {
-		/* Its own bans are gone from Redis too: send them again. */
+	/*
+	 * And sending this server's own active bans again: when Redis lost
+	 * its data they are gone from the set too, and another server may
+	 * have written since, so that the ids alone no longer tell (sending
+	 * a ban twice changes nothing anywhere).
+	 */
+	if (last[0] != '\0') {
 		pthread_mutex_lock(&f->mu);
 		f->republish = 1;
 		pthread_mutex_unlock(&f->mu);

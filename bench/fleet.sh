@@ -225,9 +225,9 @@ done
 {
 	echo "## A fleet through Redis"
 	echo
-	echo "\`bash bench/fleet.sh\` on $(date -u +%Y-%m-%d) at commit" \
-	    "$(git -C "$AB_TOP" rev-parse --short HEAD 2>/dev/null || echo '?')," \
-	    "$(nproc) cores: one redis-server $(redis-server --version |
+	run_stamp
+	echo
+	echo "\`bash bench/fleet.sh\`: one redis-server $(redis-server --version |
 	    sed -n 's/.*v=\([^ ]*\).*/\1/p') (append-only file, password) and" \
 	    "N servers, each a namespace with its own store, nftables table" \
 	    "and banhelper daemon, all on this one machine.  A ban is" \

@@ -24,7 +24,8 @@ run() {	# run LOG NAME ENV...: harness NAME in its own session, output in LOG
 # What they compare against is installed first, once: apt cannot run
 # twice at once.
 bash -c ". '$top/bench/lib.sh' && bench_apt time fail2ban sshguard \
-    python3-pyinotify hydra sshpass openssh-server libdb5.3 valgrind" \
+    python3-pyinotify hydra sshpass openssh-server libdb5.3 valgrind \
+    redis-server" \
     >"$R/apt.log" 2>&1
 tap_is "$?" 0 "what the benchmarks compare against is installed"
 started=$(date +%s)
@@ -56,8 +57,10 @@ run attack-cpu attack-cpu BENCH_SOURCES=1 BENCH_PARALLEL=1 &
 pid[attack-cpu]=$!
 run sshd-load sshd-load BENCH_CONNS=2 BENCH_TRIES=1 &
 pid[sshd-load]=$!
+run fleet fleet BENCH_FLEET_SIZES=2 BENCH_FLEET_BANS=5 BENCH_FLEET_BURST=100 &
+pid[fleet]=$!
 declare -A rc
-for h in pam-cost stall reaction bulk attack-cpu sshd-load; do
+for h in pam-cost stall reaction bulk attack-cpu sshd-load fleet; do
 	wait "${pid[$h]}"
 	rc[$h]=$?
 done
@@ -150,6 +153,9 @@ for m in without with; do
 done
 tap_like "$md" "^sshd's CPU per attempt with autoban over without, run by run: [0-9.]+ \(" \
     "sshd-load gives the ratio of the two, run by run"
+tap_is "${rc[fleet]}" 0 "fleet runs to the end"
+tap_like "$(cat "$R/fleet.md" 2>/dev/null)" "^\| 2 \| 5 \| 5 \| [0-9.]+ \| .* \| 100 \| [0-9]+ \| [0-9]+ \| [0-9]+ \|" \
+    "fleet reports every arrival of 5 bans on the other server and the burst of 100"
 # The document: every section from this run's results, each with its
 # run's stamp; a section with no new results is kept from the document.
 doc=$R/BENCHMARKS.md
@@ -157,10 +163,11 @@ out=$(BENCH_ONLY=none BENCH_DOC=$doc bash "$top/bench/run-all.sh" 2>&1)
 tap_is "$?" 0 "run-all.sh assembles the document from the results"
 for h in "## Cost per PAM transaction" "## Reaction against a real sshd" \
     "## Bulk loads" "## sshd's CPU under attack" \
-    "## A real sshd counting a brute force" "## Against the targets"; do
+    "## A real sshd counting a brute force" "## A fleet through Redis" \
+    "## Against the targets"; do
 	tap_ok "$(grep -qxF "$h" "$doc"; echo $?)" "the document has \"$h\""
 done
-tap_is "$(grep -c '^Run on [0-9-]* at commit ' "$doc")" 5 \
+tap_is "$(grep -c '^Run on [0-9-]* at commit ' "$doc")" 6 \
     "each harness's section says when and at which commit it ran"
 before=$(awk '/^## Reaction/{on=1} /^## Bulk/{on=0} on' "$doc")
 mv "$R/reaction.md" "$R/reaction.md.away"
