@@ -220,6 +220,52 @@ messages_values(void **state)
 	    "expected a whole factor from 1 (off) to 10");
 	bad_line(c, "trust_window = soon", "bad value \"soon\" for "
 	    "trust_window");
+	bad_line(c, "fleet = http://198.51.100.1:6379", "bad value "
+	    "\"http://198.51.100.1:6379\" for fleet: expected redis://HOST:PORT "
+	    "(HOST a name, an address or [an IPv6 address]), or nothing");
+	bad_line(c, "fleet = redis://", "bad value \"redis://\" for fleet");
+	bad_line(c, "fleet = redis://198.51.100.1:0", "bad value "
+	    "\"redis://198.51.100.1:0\" for fleet");
+	bad_line(c, "fleet = redis://198.51.100.1:65536", "bad value "
+	    "\"redis://198.51.100.1:65536\" for fleet");
+	bad_line(c, "fleet = redis://[2001:db8::1", "bad value "
+	    "\"redis://[2001:db8::1\" for fleet");
+	bad_line(c, "fleet = redis://bad_host!:6379", "bad value "
+	    "\"redis://bad_host!:6379\" for fleet");
+	bad_line(c, "fleet_password_file = fleet.pw", "bad value \"fleet.pw\" "
+	    "for fleet_password_file: expected an absolute path");
+	bad_line(c, "fleet_name = web 1", "bad value \"web 1\" for fleet_name: "
+	    "expected 1 to 63 letters, digits, '.', '_' or '-'");
+	bad_line(c, "fleet_accept = all", "bad value \"all\" for fleet_accept: "
+	    "expected auto, manual or both");
+	bad_line(c, "fleet_rate = 0", "bad value \"0\" for fleet_rate");
+}
+
+/* fleet = redis://HOST:PORT in each of its forms. */
+static void
+fleet_keys(void **state)
+{
+	struct cfix *c = *state;
+
+	assert_int_equal(load(c, "fleet = redis://198.51.100.1:6380\n"
+	    "fleet_name = web-1.example\nfleet_accept = manual\n"
+	    "fleet_rate = 600\n"), 0);
+	assert_string_equal(c->cfg.fleet_host, "198.51.100.1");
+	assert_int_equal(c->cfg.fleet_port, 6380);
+	assert_string_equal(c->cfg.fleet_name, "web-1.example");
+	assert_int_equal(c->cfg.fleet_accept, AB_FLEET_MANUAL);
+	assert_int_equal(c->cfg.fleet_rate, 600);
+	assert_int_equal(load(c, "fleet = redis://redis.example.net\n"), 0);
+	assert_string_equal(c->cfg.fleet_host, "redis.example.net");
+	assert_int_equal(c->cfg.fleet_port, 6379);
+	assert_int_equal(load(c, "fleet = redis://[2001:db8::5]:7000\n"), 0);
+	assert_string_equal(c->cfg.fleet_host, "2001:db8::5");
+	assert_int_equal(c->cfg.fleet_port, 7000);
+	assert_int_equal(load(c, "fleet =\n"), 0);
+	assert_string_equal(c->cfg.fleet_host, "");
+	assert_false(config_fleet_name_ok(""));
+	assert_false(config_fleet_name_ok("a/b"));
+	assert_true(config_fleet_name_ok("A_b-9.c"));
 }
 
 /* A list line with bad items: each is named, the good ones are kept. */
@@ -493,7 +539,9 @@ shipped_file_matches_defaults(void **state)
 	    "ipv4_prefix", "ipv6_prefix", "on_error", "db", "runtime_dir",
 	    "mapsize", "backend", "ports", "sync_interval", "realtime",
 	    "report_group", "report_rate", "resolve_interval",
-	    "resolve_keep", "trust_factor", "trust_window" };
+	    "resolve_keep", "trust_factor", "trust_window", "fleet",
+	    "fleet_password_file", "fleet_name", "fleet_accept",
+	    "fleet_rate" };
 	struct cfix *c = *state;
 	struct ab_config def;
 	char path[600], line[512], text[8192] = "";
@@ -534,6 +582,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(every_key, setup, teardown),
 		cmocka_unit_test(durations),
 		cmocka_unit_test_setup_teardown(messages_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(fleet_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(messages_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(messages_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(line_numbers, setup, teardown),
