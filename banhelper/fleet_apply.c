@@ -74,12 +74,6 @@ rate_take(struct fleet_rate *r, const char *origin, unsigned rate,
 	return 1;
 }
 
-static int
-overlaps(const struct ab_addr *a, const struct ab_addr *b)
-{
-	return addr_contains(a, b) || addr_contains(b, a);
-}
-
 /* Units some user earned trust from (still inside trust_window). */
 struct trusted {
 	struct ab_addr *u;
@@ -114,22 +108,13 @@ static const char *
 refused(struct ab_store *st, const struct ab_addr *p, const struct trusted *t,
     int64_t now)
 {
-	const struct ab_config *cfg = store_config(st);
-	struct ab_addr lo4 = { 4, 8, { 127 } };
-	struct ab_addr lo6 = { 6, 128, { [15] = 1 } };
+	const char *why = policy_protected(st, p, now);
 	size_t k;
 
-	if (overlaps(p, &lo4) || overlaps(p, &lo6))
-		return "loopback";
-	for (k = 0; k < cfg->nignore; k++)
-		if (overlaps(p, &cfg->ignore[k]))
-			return "in ignoreip";
-	if (store_allow_covers(st, p, now))
-		return "an ignoreip name's address";
-	for (k = 0; k < t->n; k++)
-		if (overlaps(p, &t->u[k]))
-			return "a prefix a user earned trust from";
-	return NULL;
+	for (k = 0; why == NULL && k < t->n; k++)
+		if (addr_overlaps(p, &t->u[k]))
+			why = "a prefix a user earned trust from";
+	return why;
 }
 
 struct apply {

@@ -137,6 +137,9 @@ void addr_mask(struct ab_addr *a, unsigned plen);
 /* 1 if host lies inside net (same family, first net->plen bits equal). */
 int addr_contains(const struct ab_addr *net, const struct ab_addr *host);
 
+/* 1 if a and b share any address (CIDR prefixes nest or are disjoint). */
+int addr_overlaps(const struct ab_addr *a, const struct ab_addr *b);
+
 /* 1 for 127.0.0.0/8 and ::1. */
 int addr_is_loopback(const struct ab_addr *a);
 
@@ -644,6 +647,14 @@ int policy_success(struct ab_store *st, const struct ab_addr *host,
  */
 int policy_refund(struct ab_store *st, const struct ab_addr *host,
     const char *service, int64_t attempt, int64_t now_ns);
+
+/*
+ * Why prefix may not be banned from outside the module (by hand without
+ * force, by another server of a fleet): "loopback", "in ignoreip", "an
+ * ignoreip name's address", or NULL (policy_manual.c).
+ */
+const char *policy_protected(struct ab_store *st, const struct ab_addr *prefix,
+    int64_t now);
 
 /*
  * Manual ban of prefix for secs seconds (0: bantime).  Refuses a prefix that

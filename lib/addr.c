@@ -188,3 +188,9 @@ addr_format(const struct ab_addr *a, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", tmp);
 	return out;
 }
+
+int
+addr_overlaps(const struct ab_addr *a, const struct ab_addr *b)
+{
+	return addr_contains(a, b) || addr_contains(b, a);
+}
