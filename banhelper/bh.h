@@ -32,6 +32,7 @@ struct bh {
 	const char *service;	/* report --service */
 	const char *user;	/* report --user */
 	int success;		/* report --success */
+	int prometheus;		/* stats --prometheus */
 };
 
 /* ---- common.c: leaf helpers, calling nothing else of banhelper ---------- */
@@ -102,6 +103,7 @@ int target_line(const struct ab_config *cfg, const char *line, size_t len,
 int cmd_list(struct bh *bh, int argc, char **argv);
 int cmd_ban(struct bh *bh, int argc, char **argv);
 int cmd_unban(struct bh *bh, int argc, char **argv);
+int cmd_stats(struct bh *bh, int argc, char **argv);
 int cmd_status(struct bh *bh, int argc, char **argv);
 int cmd_sync(struct bh *bh, int argc, char **argv);
 int cmd_check(struct bh *bh, int argc, char **argv);

@@ -21,7 +21,7 @@
 enum {
 	O_JSON = 1 << 0, O_ALL = 1 << 1, O_FORCE = 1 << 2, O_FOR = 1 << 3,
 	O_SYSLOG = 1 << 4, O_SERVICE = 1 << 5, O_USER = 1 << 6,
-	O_SUCCESS = 1 << 7,
+	O_SUCCESS = 1 << 7, O_PROM = 1 << 8,
 };
 
 static const struct command {
@@ -60,6 +60,14 @@ static const struct command {
 	    "figures.  With SERVICE, that service as\nfail2ban-client status "
 	    "JAIL shows a jail: hosts failing now and failures in\nall, bans "
 	    "now and in all, the banned addresses.\n" },
+	{ "stats", cmd_stats, O_PROM, 0, 0,
+	    "usage: banhelper stats --prometheus\n"
+	    "Counters and gauges in Prometheus' text format: failures, hosts "
+	    "failing and\nauto bans by PAM service, bans active by origin and "
+	    "family, the stores' sizes,\nthe kernel's elements, the daemon and "
+	    "the fleet link.  No label names an\naddress.  For node_exporter's "
+	    "textfile collector: banhelper stats --prometheus\n>DIR/autoban.prom."
+	    "tmp && mv DIR/autoban.prom.tmp DIR/autoban.prom\n" },
 	{ "report", cmd_report, O_SERVICE | O_USER | O_SUCCESS, 1, 0,
 	    "usage: banhelper report --service NAME [--user USER] [--success] "
 	    "ADDR\n"
@@ -116,6 +124,7 @@ static const char usage_text[] =
 "                                  ban prefixes (-: one a line from stdin)\n"
 "  unban ADDR[/LEN]... | --all     lift bans and forget their history\n"
 "  status [SERVICE] [--json]       store, firewall, daemon, services at a glance\n"
+"  stats --prometheus              counters and gauges for Prometheus\n"
 "  report --service NAME [--user USER] [--success] ADDR\n"
 "                                  count a failed (good) login of a program\n"
 "                                  without PAM\n"
@@ -159,6 +168,7 @@ main(int argc, char **argv)
 		{ "service", required_argument, NULL, 'S' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "success", no_argument, NULL, 'k' },
+		{ "prometheus", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd;
@@ -213,7 +223,7 @@ main(int argc, char **argv)
 		unsigned need = c == 'j' ? O_JSON : c == 'a' ? O_ALL :
 		    c == 'f' ? O_FORCE : c == 'F' ? O_FOR : c == 's' ? O_SYSLOG :
 		    c == 'S' ? O_SERVICE : c == 'u' ? O_USER : c == 'k' ?
-		    O_SUCCESS : 0;
+		    O_SUCCESS : c == 'P' ? O_PROM : 0;
 
 		if (c == ':') {
 			bh_err("%s: option %s needs a value", cmd->name,
@@ -244,6 +254,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			bh.use_syslog = 1;
+			break;
+		case 'P':
+			bh.prometheus = 1;
 			break;
 		case 'S':
 			bh.service = optarg;

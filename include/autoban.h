@@ -20,6 +20,8 @@
 
 /* ---- paths and names (the only place they are spelled) ---------------- */
 
+#define AB_VERSION		"0.9.0"		/* as debian/changelog */
+
 #define AB_CONF_PATH		"/etc/security/autoban.conf"
 #define AB_DB_DIR		"/var/lib/autoban"
 #define AB_RUN_DIR		"/run/autoban"
