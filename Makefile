@@ -51,7 +51,7 @@ endif
 LIB_SRC	= lib/util.c lib/trust.c lib/addr.c lib/config.c lib/store.c \
 	  lib/store_keep.c lib/store_file.c lib/store_rec.c lib/store_bans.c lib/store_counts.c \
 	  lib/store_maint.c lib/store_allow.c lib/store_trust.c lib/policy.c \
-	  lib/policy_manual.c \
+	  lib/policy_manual.c lib/store_hours.c \
 	  lib/earned.c lib/services.c lib/wake.c
 LIB_OBJ	= $(LIB_SRC:%.c=$(B)/obj/%.o)
 

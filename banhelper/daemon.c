@@ -434,6 +434,10 @@ tick(struct daemon *d)
 		if (rc == 0 && nb + nc > 0)
 			ab_logf(&d->bh->log, LOG_DEBUG, "pruned %zu records and "
 			    "%zu counts", nb, nc);
+		/* The hours of banhelper stats: kept past a reboot, bounded. */
+		if ((rc = store_hours_keep(d->st, now_s())) != 0)
+			ab_logf(&d->bh->log, LOG_WARNING, "cannot keep the "
+			    "hourly figures: %s", ab_strerror(rc));
 	}
 	pidfile_write(d);
 }

@@ -60,14 +60,16 @@ static const struct command {
 	    "figures.  With SERVICE, that service as\nfail2ban-client status "
 	    "JAIL shows a jail: hosts failing now and failures in\nall, bans "
 	    "now and in all, the banned addresses.\n" },
-	{ "stats", cmd_stats, O_PROM, 0, 0,
-	    "usage: banhelper stats --prometheus\n"
-	    "Counters and gauges in Prometheus' text format: failures, hosts "
-	    "failing and\nauto bans by PAM service, bans active by origin and "
-	    "family, the stores' sizes,\nthe kernel's elements, the daemon and "
-	    "the fleet link.  No label names an\naddress.  For node_exporter's "
-	    "textfile collector: banhelper stats --prometheus\n>DIR/autoban.prom."
-	    "tmp && mv DIR/autoban.prom.tmp DIR/autoban.prom\n" },
+	{ "stats", cmd_stats, O_PROM | O_JSON, 0, 0,
+	    "usage: banhelper stats [--json | --prometheus]\n"
+	    "Failures and automatic bans per hour over the last 24 hours and "
+	    "per day over\nthe last 30 (bar charts in 80 columns), the "
+	    "busiest prefixes and services;\n--json the same as JSON.  "
+	    "--prometheus: counters and gauges in Prometheus'\ntext format "
+	    "(failures, hosts failing and auto bans by service, bans active by"
+	    "\norigin and family, the stores, the kernel, the daemon, the "
+	    "fleet link), no\nlabel naming an address, for node_exporter's "
+	    "textfile collector.\n" },
 	{ "report", cmd_report, O_SERVICE | O_USER | O_SUCCESS, 1, 0,
 	    "usage: banhelper report --service NAME [--user USER] [--success] "
 	    "ADDR\n"
@@ -124,7 +126,8 @@ static const char usage_text[] =
 "                                  ban prefixes (-: one a line from stdin)\n"
 "  unban ADDR[/LEN]... | --all     lift bans and forget their history\n"
 "  status [SERVICE] [--json]       store, firewall, daemon, services at a glance\n"
-"  stats --prometheus              counters and gauges for Prometheus\n"
+"  stats [--json | --prometheus]   failures and bans per hour and day, busiest\n"
+"                                  prefixes; or metrics for Prometheus\n"
 "  report --service NAME [--user USER] [--success] ADDR\n"
 "                                  count a failed (good) login of a program\n"
 "                                  without PAM\n"

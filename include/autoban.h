@@ -438,6 +438,16 @@ int store_fleet_get(struct ab_store *st, const char *key, char *out,
 int store_fleet_put(struct ab_store *st, const char *key, const char *val);
 
 /*
+ * Failures (bans 0) or automatic bans (bans 1) in each of n hours from
+ * hour from (hours since the epoch) into out (store_hours.c).  keep: the
+ * daemon, once a minute, copies the closed hours' failures from the
+ * volatile counts store into the ban store and forgets hours past 31 days.
+ */
+int store_hours(struct ab_store *st, int bans, int64_t from, size_t n,
+    uint64_t *out);
+int store_hours_keep(struct ab_store *st, int64_t now);
+
+/*
  * Earned trust (store_trust.c).  store_trust_user: 1 if user can earn
  * trust (1 to AB_TRUST_USER_MAX printable bytes, no space).  put: the pair
  * logged in at now (s).  since: 1 if the pair (user NULL: any user of the

@@ -398,7 +398,8 @@ ban_put(struct db *db, const struct ab_addr *prefix, const MDB_val *old,
 			log_mdb(db, "write", rc);
 		return mdb_to_ab(rc);
 	}
-	if ((rc = meta_svc_add(db, rec->service, rec->svc_delta)) != 0)
+	if ((rc = meta_svc_add(db, rec->service, rec->svc_delta)) != 0 ||
+	    (rc = meta_hour_add(db, rec->svc_delta)) != 0)
 		return rc;
 	return old == NULL ? plens_adjust(db, prefix, +1) : 0;
 }

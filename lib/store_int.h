@@ -205,6 +205,10 @@ int file_set_aside(struct ab_store *st, int which);
  * service's failures in the counts store, its bans in the ban store). */
 int meta_svc_add(struct db *db, const char *service, int delta);
 
+/* Add delta to this hour's failures (counts store) or automatic bans (ban
+ * store), in db's write transaction (store_hours.c). */
+int meta_hour_add(struct db *db, int delta);
+
 /* ---- store_keep.c ---- */
 
 /*

@@ -63,9 +63,29 @@ print("\n".join(bad) if bad else "ok")
 EOF
 )
 tap_is "$check" ok "a real Prometheus parser reads every family, with the values the module, the admin and the kernel made, and no address label"
-tap_like "$(bh stats 2>&1)" "stats: --prometheus is the one form so far" \
-    "banhelper stats without --prometheus says what it takes"
-tap_is "$(bh stats --json >/dev/null 2>&1; echo $?)" 2 "an option it does not take is a usage error"
+# --- the picture ------------------------------------------------------------------
+chart=$(bh stats)
+tap_is "$?" 0 "banhelper stats exits 0"
+tap_is "$(printf '%s\n' "$chart" | awk 'length > 80' | wc -l)" 0 \
+    "every line of the picture fits 80 columns"
+hour=$(date +%H):00
+tap_like "$(printf '%s\n' "$chart" | grep "^$hour ")" "^$hour +#+ +5 +=+ +1$" \
+    "this hour's row: the 5 failures and the 1 automatic ban, with their bars"
+tap_like "$(printf '%s\n' "$chart" | grep "^$(date +%m-%d) ")" " 5 +=+ +1$" \
+    "today's row the same"
+tap_like "$chart" "203\.0\.113\.21 +1 bans +3 failures  svc" \
+    "the busiest prefixes name the banned host, its failures and service"
+tap_like "$chart" "svc +5 failures +1 automatic bans" "and the busiest services"
+j=$(bh stats --json | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+h, dd = d["hours"], d["days"]
+print(len(h), len(dd), h[-1]["failures"], h[-1]["bans"], dd[-1]["failures"],
+      d["prefixes"][0]["prefix"], d["services"][0]["service"])')
+tap_is "$j" "24 30 5 1 5 203.0.113.21 svc" "banhelper stats --json: the same figures"
+tap_is "$(bh stats --json --prometheus >/dev/null 2>&1; echo $?)" 2 \
+    "--json and --prometheus together are a usage error"
+tap_is "$(bh stats --all >/dev/null 2>&1; echo $?)" 2 "an option it does not take is a usage error"
 daemon_stop
 tap_like "$(bh stats --prometheus)" $'autoban_daemon_up 0' \
     "with the daemon stopped, it says so"

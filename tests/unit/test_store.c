@@ -1121,6 +1121,51 @@ address_space_limit(void **state)
 }
 #endif
 
+/* Failures and automatic bans per hour: counted with them, the closed
+ * hours' failures copied to the ban store (they outlive a reboot), both
+ * forgotten past 31 days. */
+static void
+hourly_figures(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st;
+	struct ab_decision d;
+	struct ab_addr h;
+	uint64_t n[2];
+	int64_t now = now_s(), hour = now / 3600;
+	int i;
+
+	f->cfg.maxretry = 3;
+	st = fixture_store(f);
+	assert_int_equal(addr_parse("203.0.113.60", &h), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(policy_fail(st, &h, "sshd", (now_s() * NS) + i,
+		    &d), 0);
+	hour = now_s() / 3600;		/* the hour the failures went into */
+	assert_int_equal(store_hours(st, 0, hour - 1, 2, n), 0);
+	assert_int_equal(n[0], 0);
+	assert_int_equal(n[1], 3);	/* the 4th was refused, not counted */
+	assert_int_equal(store_hours(st, 1, hour, 1, n), 0);
+	assert_int_equal(n[0], 1);
+	/* An hour later: copied into the ban store, gone from the counts
+	 * store, counted once however often it runs. */
+	assert_int_equal(store_hours_keep(st, (hour + 1) * 3600 + 5), 0);
+	assert_int_equal(store_hours_keep(st, (hour + 1) * 3600 + 65), 0);
+	assert_int_equal(store_hours(st, 0, hour, 1, n), 0);
+	assert_int_equal(n[0], 3);
+	/* A reboot empties the counts store: the copy remains. */
+	rm_rf(f->cfg.runtime_dir);
+	st = fixture_store(f);
+	assert_int_equal(store_hours(st, 0, hour, 1, n), 0);
+	assert_int_equal(n[0], 3);
+	/* 32 days later both are forgotten. */
+	assert_int_equal(store_hours_keep(st, now + 32 * 86400), 0);
+	assert_int_equal(store_hours(st, 0, hour, 1, n), 0);
+	assert_int_equal(n[0], 0);
+	assert_int_equal(store_hours(st, 1, hour, 1, n), 0);
+	assert_int_equal(n[0], 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
     fixture_teardown)
 
@@ -1149,6 +1194,7 @@ main(void)
 		T(writers_do_not_starve),
 #ifndef __SANITIZE_ADDRESS__
 		T(address_space_limit),
+		T(hourly_figures),
 #endif
 	};
 
