@@ -33,6 +33,7 @@ struct bh {
 	const char *user;	/* report --user */
 	int success;		/* report --success */
 	int prometheus;		/* stats --prometheus */
+	const char *output;	/* stats --output */
 };
 
 /* ---- common.c: leaf helpers, calling nothing else of banhelper ---------- */

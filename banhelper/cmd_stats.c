@@ -11,11 +11,14 @@
  * (service names), so none needs escaping; counters only for what never
  * goes down while the store lives.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bh.h"
 #include "fleet.h"
@@ -42,13 +45,13 @@ active_cb(const struct ab_ban *rec, void *arg)
 }
 
 static void
-head(const char *name, const char *type, const char *help)
+head(FILE *out, const char *name, const char *type, const char *help)
 {
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static int
-prometheus(struct bh *bh)
+prometheus(struct bh *bh, FILE *out)
 {
 	static const char *origins[4] = { "auto", "manual", "trusted",
 	    "fleet" };
@@ -81,77 +84,122 @@ prometheus(struct bh *bh)
 	store_close(st);
 	running = bh_daemon_state(&bh->cfg, &pid, &last);
 
-	head("autoban_build_info", "gauge", "autoban's version (always 1).");
-	printf("autoban_build_info{version=\"%s\"} 1\n", AB_VERSION);
-	head("autoban_failures_total", "counter", "Failed logins counted, by "
+	head(out, "autoban_build_info", "gauge", "autoban's version (always 1).");
+	fprintf(out, "autoban_build_info{version=\"%s\"} 1\n", AB_VERSION);
+	head(out, "autoban_failures_total", "counter", "Failed logins counted, by "
 	    "PAM service, since the counts store was made (less refunds).");
 	for (i = 0; i < nsvc; i++)
-		printf("autoban_failures_total{service=\"%s\"} %llu\n",
+		fprintf(out, "autoban_failures_total{service=\"%s\"} %llu\n",
 		    svc[i].name, (unsigned long long)svc[i].failed_total);
-	head("autoban_hosts_failing", "gauge", "Hosts whose last failure in "
+	head(out, "autoban_hosts_failing", "gauge", "Hosts whose last failure in "
 	    "findtime came from the service.");
 	for (i = 0; i < nsvc; i++)
-		printf("autoban_hosts_failing{service=\"%s\"} %zu\n",
+		fprintf(out, "autoban_hosts_failing{service=\"%s\"} %zu\n",
 		    svc[i].name, svc[i].failed_now);
-	head("autoban_bans_total", "counter", "Automatic bans made, by the "
+	head(out, "autoban_bans_total", "counter", "Automatic bans made, by the "
 	    "service whose failures made them, since the ban store was made.");
 	for (i = 0; i < nsvc; i++)
-		printf("autoban_bans_total{service=\"%s\"} %llu\n",
+		fprintf(out, "autoban_bans_total{service=\"%s\"} %llu\n",
 		    svc[i].name, (unsigned long long)svc[i].banned_total);
-	head("autoban_bans_active", "gauge", "Bans in force, by origin (auto, "
+	head(out, "autoban_bans_active", "gauge", "Bans in force, by origin (auto, "
 	    "manual, trusted: refused at PAM only, fleet: from another server) "
 	    "and family.");
 	for (o = 0; o < 4; o++)
 		for (f = 0; f < 2; f++)
-			printf("autoban_bans_active{origin=\"%s\",family=\"%s\"} "
+			fprintf(out, "autoban_bans_active{origin=\"%s\",family=\"%s\"} "
 			    "%zu\n", origins[o], f ? "ipv6" : "ipv4",
 			    act.n[o][f]);
-	head("autoban_store_records", "gauge", "Records in each store.");
-	printf("autoban_store_records{store=\"bans\"} %llu\n",
+	head(out, "autoban_store_records", "gauge", "Records in each store.");
+	fprintf(out, "autoban_store_records{store=\"bans\"} %llu\n",
 	    (unsigned long long)ss.bans.records);
-	printf("autoban_store_records{store=\"counts\"} %llu\n",
+	fprintf(out, "autoban_store_records{store=\"counts\"} %llu\n",
 	    (unsigned long long)ss.counts.records);
-	head("autoban_store_bytes", "gauge", "Size of each store's file.");
-	printf("autoban_store_bytes{store=\"bans\"} %llu\n",
+	head(out, "autoban_store_bytes", "gauge", "Size of each store's file.");
+	fprintf(out, "autoban_store_bytes{store=\"bans\"} %llu\n",
 	    (unsigned long long)ss.bans.bytes);
-	printf("autoban_store_bytes{store=\"counts\"} %llu\n",
+	fprintf(out, "autoban_store_bytes{store=\"counts\"} %llu\n",
 	    (unsigned long long)ss.counts.bytes);
 	if (have_fw) {
-		head("autoban_kernel_elements", "gauge", "Elements in the "
+		head(out, "autoban_kernel_elements", "gauge", "Elements in the "
 		    "firewall's sets.");
-		printf("autoban_kernel_elements %zu\n", chk.have);
-		head("autoban_kernel_in_sync", "gauge", "1 if the kernel holds "
+		fprintf(out, "autoban_kernel_elements %zu\n", chk.have);
+		head(out, "autoban_kernel_in_sync", "gauge", "1 if the kernel holds "
 		    "exactly the store's active bans.");
-		printf("autoban_kernel_in_sync %d\n", chk.present &&
+		fprintf(out, "autoban_kernel_in_sync %d\n", chk.present &&
 		    chk.missing == 0 && chk.extra == 0);
 	}
-	head("autoban_daemon_up", "gauge", "1 if banhelper run is running.");
-	printf("autoban_daemon_up %d\n", running);
-	head("autoban_daemon_last_sync_timestamp_seconds", "gauge", "When the "
+	head(out, "autoban_daemon_up", "gauge", "1 if banhelper run is running.");
+	fprintf(out, "autoban_daemon_up %d\n", running);
+	head(out, "autoban_daemon_last_sync_timestamp_seconds", "gauge", "When the "
 	    "daemon last brought the kernel in step with the store.");
-	printf("autoban_daemon_last_sync_timestamp_seconds %lld\n",
+	fprintf(out, "autoban_daemon_last_sync_timestamp_seconds %lld\n",
 	    (long long)(running ? last : 0));
 	if (bh->cfg.fleet_host[0] != '\0' &&
 	    fleet_state_read(&bh->cfg, &fs) == 0) {
-		head("autoban_fleet_connected", "gauge", "1 if the link to the "
+		head(out, "autoban_fleet_connected", "gauge", "1 if the link to the "
 		    "fleet's Redis is up.");
-		printf("autoban_fleet_connected %d\n", fs.connected);
-		head("autoban_fleet_lag_seconds", "gauge", "Age of the last "
+		fprintf(out, "autoban_fleet_connected %d\n", fs.connected);
+		head(out, "autoban_fleet_lag_seconds", "gauge", "Age of the last "
 		    "fleet event when it was applied here.");
-		printf("autoban_fleet_lag_seconds %.3f\n", fs.lag_ms / 1000.0);
-		head("autoban_fleet_events_total", "counter", "Fleet events, by "
+		fprintf(out, "autoban_fleet_lag_seconds %.3f\n", fs.lag_ms / 1000.0);
+		head(out, "autoban_fleet_events_total", "counter", "Fleet events, by "
 		    "what happened to them, since the daemon started.");
-		printf("autoban_fleet_events_total{event=\"published\"} %llu\n",
+		fprintf(out, "autoban_fleet_events_total{event=\"published\"} %llu\n",
 		    (unsigned long long)fs.published);
-		printf("autoban_fleet_events_total{event=\"received\"} %llu\n",
+		fprintf(out, "autoban_fleet_events_total{event=\"received\"} %llu\n",
 		    (unsigned long long)fs.received);
-		printf("autoban_fleet_events_total{event=\"applied\"} %llu\n",
+		fprintf(out, "autoban_fleet_events_total{event=\"applied\"} %llu\n",
 		    (unsigned long long)fs.applied);
-		printf("autoban_fleet_events_total{event=\"refused\"} %llu\n",
+		fprintf(out, "autoban_fleet_events_total{event=\"refused\"} %llu\n",
 		    (unsigned long long)fs.rejected);
 	}
 	free(svc);
-	return fflush(stdout) == 0 ? BH_OK : BH_ERR;
+	return fflush(out) == 0 ? BH_OK : BH_ERR;
+}
+
+/*
+ * --output FILE: written whole or not at all, as node_exporter's textfile
+ * collector wants (a reader never sees half a file): a new file beside it,
+ * then renamed over it.  Never through a symlink.
+ */
+static int
+prometheus_file(struct bh *bh, const char *path)
+{
+	char *text = NULL, tmp[AB_PATH_MAX + 32], ep[AB_PATH_MAX * 4 + 8];
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int fd, rc;
+
+	ab_escape(path, ep, sizeof(ep));
+	if (path[0] != '/' || strlen(path) >= AB_PATH_MAX) {
+		bh_err("stats: --output takes an absolute path shorter than "
+		    "256 bytes, not %s", ep);
+		free(text);
+		if (mem != NULL)
+			fclose(mem);
+		return BH_USAGE;
+	}
+	if (mem == NULL)
+		return BH_ERR;
+	rc = prometheus(bh, mem);
+	fclose(mem);
+	if (rc != BH_OK) {
+		free(text);
+		return rc;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 ||
+	    close(fd) != 0 || rename(tmp, path) != 0) {
+		bh_err("stats: cannot write %s: %s", ep, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+		free(text);
+		return BH_ERR;
+	}
+	free(text);
+	return BH_OK;
 }
 
 /* ---- the picture --------------------------------------------------------- */
@@ -243,8 +291,13 @@ cmd_stats(struct bh *bh, int argc, char **argv)
 		bh_err("stats: --prometheus or --json, not both");
 		return BH_USAGE;
 	}
+	if (bh->output != NULL && !bh->prometheus) {
+		bh_err("stats: --output goes with --prometheus");
+		return BH_USAGE;
+	}
 	if (bh->prometheus)
-		return prometheus(bh);
+		return bh->output != NULL ? prometheus_file(bh, bh->output) :
+		    prometheus(bh, stdout);
 	/* Days start at local midnight: the first hour of the 30th day back. */
 	t = (time_t)now;
 	localtime_r(&t, &tm);

@@ -21,7 +21,7 @@
 enum {
 	O_JSON = 1 << 0, O_ALL = 1 << 1, O_FORCE = 1 << 2, O_FOR = 1 << 3,
 	O_SYSLOG = 1 << 4, O_SERVICE = 1 << 5, O_USER = 1 << 6,
-	O_SUCCESS = 1 << 7, O_PROM = 1 << 8,
+	O_SUCCESS = 1 << 7, O_PROM = 1 << 8, O_OUTPUT = 1 << 9,
 };
 
 static const struct command {
@@ -60,8 +60,8 @@ static const struct command {
 	    "figures.  With SERVICE, that service as\nfail2ban-client status "
 	    "JAIL shows a jail: hosts failing now and failures in\nall, bans "
 	    "now and in all, the banned addresses.\n" },
-	{ "stats", cmd_stats, O_PROM | O_JSON, 0, 0,
-	    "usage: banhelper stats [--json | --prometheus]\n"
+	{ "stats", cmd_stats, O_PROM | O_JSON | O_OUTPUT, 0, 0,
+	    "usage: banhelper stats [--json | --prometheus [--output FILE]]\n"
 	    "Failures and automatic bans per hour over the last 24 hours and "
 	    "per day over\nthe last 30 (bar charts in 80 columns), the "
 	    "busiest prefixes and services;\n--json the same as JSON.  "
@@ -69,7 +69,8 @@ static const struct command {
 	    "(failures, hosts failing and auto bans by service, bans active by"
 	    "\norigin and family, the stores, the kernel, the daemon, the "
 	    "fleet link), no\nlabel naming an address, for node_exporter's "
-	    "textfile collector.\n" },
+	    "textfile collector;\n--output FILE writes them there whole (a new file "
+	    "renamed over it).\n" },
 	{ "report", cmd_report, O_SERVICE | O_USER | O_SUCCESS, 1, 0,
 	    "usage: banhelper report --service NAME [--user USER] [--success] "
 	    "ADDR\n"
@@ -172,6 +173,7 @@ main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "success", no_argument, NULL, 'k' },
 		{ "prometheus", no_argument, NULL, 'P' },
+		{ "output", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd;
@@ -226,7 +228,7 @@ main(int argc, char **argv)
 		unsigned need = c == 'j' ? O_JSON : c == 'a' ? O_ALL :
 		    c == 'f' ? O_FORCE : c == 'F' ? O_FOR : c == 's' ? O_SYSLOG :
 		    c == 'S' ? O_SERVICE : c == 'u' ? O_USER : c == 'k' ?
-		    O_SUCCESS : c == 'P' ? O_PROM : 0;
+		    O_SUCCESS : c == 'P' ? O_PROM : c == 'O' ? O_OUTPUT : 0;
 
 		if (c == ':') {
 			bh_err("%s: option %s needs a value", cmd->name,
@@ -260,6 +262,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			bh.prometheus = 1;
+			break;
+		case 'O':
+			bh.output = optarg;
 			break;
 		case 'S':
 			bh.service = optarg;

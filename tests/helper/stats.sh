@@ -86,6 +86,21 @@ tap_is "$j" "24 30 5 1 5 203.0.113.21 svc" "banhelper stats --json: the same fig
 tap_is "$(bh stats --json --prometheus >/dev/null 2>&1; echo $?)" 2 \
     "--json and --prometheus together are a usage error"
 tap_is "$(bh stats --all >/dev/null 2>&1; echo $?)" 2 "an option it does not take is a usage error"
+# --- --output: a file written whole, for the textfile collector -------------------
+mkdir -p "$AB_DIR/textfile"
+bh stats --prometheus --output "$AB_DIR/textfile/autoban.prom"
+tap_is "$?" 0 "stats --prometheus --output FILE"
+tap_is "$(grep -c '^autoban_bans_active' "$AB_DIR/textfile/autoban.prom")" 8 \
+    "the file holds the metrics"
+tap_is "$(ls "$AB_DIR/textfile")" "autoban.prom" "and nothing else is left beside it"
+ln -s /etc/passwd "$AB_DIR/textfile/link.prom"
+bh stats --prometheus --output "$AB_DIR/textfile/link.prom" 2>/dev/null
+tap_ok "$([ ! -L "$AB_DIR/textfile/link.prom" ] &&
+    grep -q '^autoban_daemon_up' "$AB_DIR/textfile/link.prom" &&
+    ! grep -q autoban_ /etc/passwd; echo $?)" \
+    "a symlink in its place is replaced, never written through"
+tap_like "$(bh stats --prometheus --output relative.prom 2>&1)" \
+    "--output takes an absolute path" "a relative path is refused with a reason"
 daemon_stop
 tap_like "$(bh stats --prometheus)" $'autoban_daemon_up 0' \
     "with the daemon stopped, it says so"
