@@ -24,6 +24,8 @@
 #define FLEET_REASON_MAX	120
 #define FLEET_ID_MAX		48		/* "MS-SEQ" of two uint64 */
 #define FLEET_STATE_FILE	"fleet.state"	/* in runtime_dir */
+#define FLEET_V4_WIDEST		16	/* wider fleet bans are refused */
+#define FLEET_V6_WIDEST		32
 
 enum { FLEET_BAN = 1, FLEET_UNBAN = 2 };
 

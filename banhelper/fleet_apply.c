@@ -2,8 +2,8 @@
  * fleet_apply.c - bans of other servers, taken under this server's rules.
  *
  * MUST: never ban loopback, ignoreip (addresses or the names' current
- * addresses) or a prefix a user earned trust from here, whatever an event
- * says; never let a fleet ban replace a ban made here, nor a fleet unban
+ * addresses), a prefix a user earned trust from here, or a prefix wider
+ * than FLEET_V4_WIDEST / FLEET_V6_WIDEST, whatever an event says; never let a fleet ban replace a ban made here, nor a fleet unban
  * lift one unless this server is its owner; take at most fleet_rate events
  * a minute from one origin; log what is refused, escaped, without the
  * event's text beyond its checked fields.
@@ -111,6 +111,10 @@ refused(struct ab_store *st, const struct ab_addr *p, const struct trusted *t,
 	const char *why = policy_protected(st, p, now);
 	size_t k;
 
+	/* One server's word never drops a whole network everywhere. */
+	if (why == NULL && p->plen < (p->family == 4 ? FLEET_V4_WIDEST :
+	    FLEET_V6_WIDEST))
+		why = p->family == 4 ? "wider than /16" : "wider than /32";
 	for (k = 0; why == NULL && k < t->n; k++)
 		if (addr_overlaps(p, &t->u[k]))
 			why = "a prefix a user earned trust from";

@@ -177,13 +177,16 @@ apply_rules(void **state)
 		"v1 ban 192.0.2.0/23 1900000600 web1 web1 manual - -",
 		"v1 ban 203.0.113.3 1899999000 web1 web1 manual - -",
 		"v1 ban 203.0.113.4 1950000000 web1 web1 manual - -",
+		"v1 ban 198.0.0.0/15 1900000600 web1 web1 manual - -",
+		"v1 ban 2001:db8::/31 1900000600 web1 web1 manual - -",
+		"v1 ban 198.51.0.0/16 1900000600 web1 web1 manual - -",
 	};
 
 	assert_non_null(rate);
 	assert_int_equal(config_set(&f->cfg, "ignoreip", "192.0.2.7", "t", 1,
 	    &f->log), 0);
 	fixture_store(f);
-	assert_int_equal(apply_lines(f, rate, l1, 6, &c, lifted), 0);
+	assert_int_equal(apply_lines(f, rate, l1, 9, &c, lifted), 0);
 	assert_true(banned(f, "203.0.113.1", &rec));
 	assert_string_equal(rec.from, "web1");
 	assert_string_equal(rec.service, "sshd");
@@ -200,7 +203,14 @@ apply_rules(void **state)
 	    "in ignoreip");
 	assert_logged(&f->lb, "refused a ban of 203.0.113.4 from web1: longer "
 	    "than a year");
-	assert_int_equal(c.rejected, 3);
+	assert_false(banned(f, "198.0.0.0/15", NULL));
+	assert_false(banned(f, "2001:db8::/31", NULL));
+	assert_true(banned(f, "198.51.0.0/16", NULL));	/* /16: taken */
+	assert_logged(&f->lb, "refused a ban of 198.0.0.0/15 from web1: wider "
+	    "than /16");
+	assert_logged(&f->lb, "refused a ban of 2001:db8::/31 from web1: wider "
+	    "than /32");
+	assert_int_equal(c.rejected, 5);
 
 	/* A ban made here holds against the fleet's ban and unban. */
 	assert_int_equal(addr_parse_prefix("203.0.113.9", 0, &a), 0);
