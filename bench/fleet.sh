@@ -214,12 +214,20 @@ EOF
 		kill "$i" 2>/dev/null
 		wait "$i" 2>/dev/null
 	done
+	# Done with them (bench_cleanup would also remove them).
+	for i in $(seq 1 "$n"); do
+		ip netns del "fs$$-$n-$i" 2>/dev/null
+	done
+	ip netns del "$rns" 2>/dev/null
 }
 
 rows=()
 for n in $SIZES; do
 	echo "fleet of $n servers..." >&2
-	rows+=("$(run_size "$n")")
+	# Not in $(...): its namespaces and processes must reach
+	# bench_cleanup's lists should the run be cut short.
+	run_size "$n" >"$W/row-$n"
+	rows+=("$(cat "$W/row-$n")")
 done
 
 {

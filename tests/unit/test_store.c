@@ -1192,9 +1192,9 @@ main(void)
 		T(concurrent_processes),
 		T(concurrent_threads),
 		T(writers_do_not_starve),
+		T(hourly_figures),
 #ifndef __SANITIZE_ADDRESS__
 		T(address_space_limit),
-		T(hourly_figures),
 #endif
 	};
 
