@@ -11,7 +11,8 @@ make -s -j2 all tests >/dev/null
 # for it (build-san/.built holds its exit status) before the suites that
 # use it, and counts a failed build as a failed suite.
 mkdir -p build-san
-rm -f build-san/.built
+rm -f build-san/.built build-san/.buildpid
 echo $$ >build-san/.building
 (make -s -j2 SAN=1 tests >build-san/build.log 2>&1; echo $? >build-san/.built) &
+echo $! >build-san/.buildpid
 exec make -s check
