@@ -5,7 +5,7 @@
 devlog_mount() {
 	local log=$1 stash n here
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	stash=$(mktemp -d /tmp/ab-devlog.XXXXXX)
+	stash=$(mktemp -d "${AB_TMP:-/tmp}/ab-devlog.XXXXXX")
 	mount --bind /dev "$stash"
 	mount -t tmpfs -o mode=0755,size=1m tmpfs /dev
 	for n in null zero full random urandom tty ptmx; do
