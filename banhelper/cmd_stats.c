@@ -50,6 +50,31 @@ head(FILE *out, const char *name, const char *type, const char *help)
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One sample with one label. */
+static void
+sample(FILE *out, const char *name, const char *key, const char *val,
+    uint64_t v)
+{
+	fprintf(out, "%s{%s=\"%s\"} %llu\n", name, key, val,
+	    (unsigned long long)v);
+}
+
+enum { SVC_FAILED, SVC_FAILING, SVC_BANNED };
+
+/* One family with a sample per PAM service. */
+static void
+per_service(FILE *out, const char *name, const char *type, const char *help,
+    const struct ab_service_stat *svc, size_t n, int what)
+{
+	size_t i;
+
+	head(out, name, type, help);
+	for (i = 0; i < n; i++)
+		sample(out, name, "service", svc[i].name, what == SVC_FAILED ?
+		    svc[i].failed_total : what == SVC_FAILING ?
+		    (uint64_t)svc[i].failed_now : svc[i].banned_total);
+}
+
 static int
 prometheus(struct bh *bh, FILE *out)
 {
@@ -62,7 +87,7 @@ prometheus(struct bh *bh, FILE *out)
 	struct fleet_state fs;
 	struct fw_check chk;
 	struct fw *fw = NULL;
-	size_t nsvc = 0, i;
+	size_t nsvc = 0;
 	int rc, o, f, running, have_fw = 0;
 	long pid;
 	int64_t last;
@@ -84,74 +109,69 @@ prometheus(struct bh *bh, FILE *out)
 	store_close(st);
 	running = bh_daemon_state(&bh->cfg, &pid, &last);
 
-	head(out, "autoban_build_info", "gauge", "autoban's version (always 1).");
+	head(out, "autoban_build_info", "gauge",
+	    "autoban's version (always 1).");
 	fprintf(out, "autoban_build_info{version=\"%s\"} 1\n", AB_VERSION);
-	head(out, "autoban_failures_total", "counter", "Failed logins counted, by "
-	    "PAM service, since the counts store was made (less refunds).");
-	for (i = 0; i < nsvc; i++)
-		fprintf(out, "autoban_failures_total{service=\"%s\"} %llu\n",
-		    svc[i].name, (unsigned long long)svc[i].failed_total);
-	head(out, "autoban_hosts_failing", "gauge", "Hosts whose last failure in "
-	    "findtime came from the service.");
-	for (i = 0; i < nsvc; i++)
-		fprintf(out, "autoban_hosts_failing{service=\"%s\"} %zu\n",
-		    svc[i].name, svc[i].failed_now);
-	head(out, "autoban_bans_total", "counter", "Automatic bans made, by the "
-	    "service whose failures made them, since the ban store was made.");
-	for (i = 0; i < nsvc; i++)
-		fprintf(out, "autoban_bans_total{service=\"%s\"} %llu\n",
-		    svc[i].name, (unsigned long long)svc[i].banned_total);
-	head(out, "autoban_bans_active", "gauge", "Bans in force, by origin (auto, "
-	    "manual, trusted: refused at PAM only, fleet: from another server) "
-	    "and family.");
+	per_service(out, "autoban_failures_total", "counter", "Failed logins "
+	    "counted, by PAM service, since the counts store was made (less "
+	    "refunds).", svc, nsvc, SVC_FAILED);
+	per_service(out, "autoban_hosts_failing", "gauge", "Hosts whose last "
+	    "failure in findtime came from the service.", svc, nsvc,
+	    SVC_FAILING);
+	per_service(out, "autoban_bans_total", "counter", "Automatic bans "
+	    "made, by the service whose failures made them, since the ban "
+	    "store was made.", svc, nsvc, SVC_BANNED);
+	head(out, "autoban_bans_active", "gauge", "Bans in force, by origin "
+	    "(auto, manual, trusted: refused at PAM only, fleet: from another "
+	    "server) and family.");
 	for (o = 0; o < 4; o++)
 		for (f = 0; f < 2; f++)
-			fprintf(out, "autoban_bans_active{origin=\"%s\",family=\"%s\"} "
-			    "%zu\n", origins[o], f ? "ipv6" : "ipv4",
-			    act.n[o][f]);
+			fprintf(out, "autoban_bans_active{origin=\"%s\","
+			    "family=\"%s\"} %zu\n", origins[o],
+			    f ? "ipv6" : "ipv4", act.n[o][f]);
 	head(out, "autoban_store_records", "gauge", "Records in each store.");
-	fprintf(out, "autoban_store_records{store=\"bans\"} %llu\n",
-	    (unsigned long long)ss.bans.records);
-	fprintf(out, "autoban_store_records{store=\"counts\"} %llu\n",
-	    (unsigned long long)ss.counts.records);
+	sample(out, "autoban_store_records", "store", "bans", ss.bans.records);
+	sample(out, "autoban_store_records", "store", "counts",
+	    ss.counts.records);
 	head(out, "autoban_store_bytes", "gauge", "Size of each store's file.");
-	fprintf(out, "autoban_store_bytes{store=\"bans\"} %llu\n",
-	    (unsigned long long)ss.bans.bytes);
-	fprintf(out, "autoban_store_bytes{store=\"counts\"} %llu\n",
-	    (unsigned long long)ss.counts.bytes);
+	sample(out, "autoban_store_bytes", "store", "bans", ss.bans.bytes);
+	sample(out, "autoban_store_bytes", "store", "counts", ss.counts.bytes);
 	if (have_fw) {
 		head(out, "autoban_kernel_elements", "gauge", "Elements in the "
 		    "firewall's sets.");
 		fprintf(out, "autoban_kernel_elements %zu\n", chk.have);
-		head(out, "autoban_kernel_in_sync", "gauge", "1 if the kernel holds "
-		    "exactly the store's active bans.");
+		head(out, "autoban_kernel_in_sync", "gauge", "1 if the kernel "
+		    "holds exactly the store's active bans.");
 		fprintf(out, "autoban_kernel_in_sync %d\n", chk.present &&
 		    chk.missing == 0 && chk.extra == 0);
 	}
-	head(out, "autoban_daemon_up", "gauge", "1 if banhelper run is running.");
+	head(out, "autoban_daemon_up", "gauge",
+	    "1 if banhelper run is running.");
 	fprintf(out, "autoban_daemon_up %d\n", running);
-	head(out, "autoban_daemon_last_sync_timestamp_seconds", "gauge", "When the "
-	    "daemon last brought the kernel in step with the store.");
+	head(out, "autoban_daemon_last_sync_timestamp_seconds", "gauge",
+	    "When the daemon last brought the kernel in step with the store.");
 	fprintf(out, "autoban_daemon_last_sync_timestamp_seconds %lld\n",
 	    (long long)(running ? last : 0));
 	if (bh->cfg.fleet_host[0] != '\0' &&
 	    fleet_state_read(&bh->cfg, &fs) == 0) {
-		head(out, "autoban_fleet_connected", "gauge", "1 if the link to the "
-		    "fleet's Redis is up.");
+		head(out, "autoban_fleet_connected", "gauge", "1 if the link "
+		    "to the fleet's Redis is up.");
 		fprintf(out, "autoban_fleet_connected %d\n", fs.connected);
-		head(out, "autoban_fleet_lag_seconds", "gauge", "Age of the last "
-		    "fleet event when it was applied here.");
-		fprintf(out, "autoban_fleet_lag_seconds %.3f\n", fs.lag_ms / 1000.0);
-		head(out, "autoban_fleet_events_total", "counter", "Fleet events, by "
-		    "what happened to them, since the daemon started.");
-		fprintf(out, "autoban_fleet_events_total{event=\"published\"} %llu\n",
-		    (unsigned long long)fs.published);
-		fprintf(out, "autoban_fleet_events_total{event=\"received\"} %llu\n",
-		    (unsigned long long)fs.received);
-		fprintf(out, "autoban_fleet_events_total{event=\"applied\"} %llu\n",
-		    (unsigned long long)fs.applied);
-		fprintf(out, "autoban_fleet_events_total{event=\"refused\"} %llu\n",
-		    (unsigned long long)fs.rejected);
+		head(out, "autoban_fleet_lag_seconds", "gauge", "Age of the "
+		    "last fleet event when it was applied here.");
+		fprintf(out, "autoban_fleet_lag_seconds %.3f\n",
+		    fs.lag_ms / 1000.0);
+		head(out, "autoban_fleet_events_total", "counter", "Fleet "
+		    "events, by what happened to them, since the daemon "
+		    "started.");
+		sample(out, "autoban_fleet_events_total", "event", "published",
+		    fs.published);
+		sample(out, "autoban_fleet_events_total", "event", "received",
+		    fs.received);
+		sample(out, "autoban_fleet_events_total", "event", "applied",
+		    fs.applied);
+		sample(out, "autoban_fleet_events_total", "event", "refused",
+		    fs.rejected);
 	}
 	free(svc);
 	return fflush(out) == 0 ? BH_OK : BH_ERR;

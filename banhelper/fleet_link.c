@@ -123,6 +123,32 @@ stopping(struct fleet *f)
 	return s;
 }
 
+/*
+ * One thread's link went up or down: its flag, and the link's state for
+ * status (connected once both are up).  Down: wait backoff (doubled up to
+ * 5 s) or until stopping; 1 if stopping.
+ */
+static int
+link_state(struct fleet *f, int *up_flag, int up, int *backoff)
+{
+	pthread_mutex_lock(&f->mu);
+	*up_flag = up;
+	if (up && f->rd_up && f->pub_up) {
+		f->error[0] = '\0';
+		f->since = fleet_wall_ms() / 1000;
+	}
+	pthread_mutex_unlock(&f->mu);
+	fleet_poke(f);
+	if (up) {
+		*backoff = 200;
+		return 0;
+	}
+	if (nap(f, *backoff))
+		return 1;
+	*backoff = *backoff < 5000 ? *backoff * 2 : 5000;
+	return 0;
+}
+
 /* Queue one event for the daemon's thread (waits while the queue is full). */
 static int
 in_push(struct fleet *f, const char *line, size_t len, const char *id,
@@ -290,24 +316,11 @@ fleet_reader_main(void *arg)
 					redisFree(c);
 					c = NULL;
 				}
-				pthread_mutex_lock(&f->mu);
-				f->rd_up = 0;
-				pthread_mutex_unlock(&f->mu);
-				fleet_poke(f);
-				if (nap(f, backoff))
+				if (link_state(f, &f->rd_up, 0, &backoff))
 					break;
-				backoff = backoff < 5000 ? backoff * 2 : 5000;
 				continue;
 			}
-			backoff = 200;
-			pthread_mutex_lock(&f->mu);
-			f->rd_up = 1;
-			if (f->pub_up) {
-				f->error[0] = '\0';
-				f->since = fleet_wall_ms() / 1000;
-			}
-			pthread_mutex_unlock(&f->mu);
-			fleet_poke(f);
+			link_state(f, &f->rd_up, 1, &backoff);
 		}
 		r = redisCommand(c, "XREAD COUNT %d BLOCK %d STREAMS %s %s",
 		    BATCH, BLOCK_MS, FLEET_STREAM, last);
@@ -427,23 +440,11 @@ fleet_publisher_main(void *arg)
 		 * is known, and the first ban goes out at once. */
 		if (c == NULL) {
 			if ((c = link_open(f, "publisher")) == NULL) {
-				pthread_mutex_lock(&f->mu);
-				f->pub_up = 0;
-				pthread_mutex_unlock(&f->mu);
-				fleet_poke(f);
-				if (nap(f, backoff))
+				if (link_state(f, &f->pub_up, 0, &backoff))
 					break;
-				backoff = backoff < 5000 ? backoff * 2 : 5000;
 				continue;
 			}
-			pthread_mutex_lock(&f->mu);
-			if (f->rd_up) {
-				f->error[0] = '\0';
-				f->since = fleet_wall_ms() / 1000;
-			}
-			f->pub_up = 1;
-			pthread_mutex_unlock(&f->mu);
-			fleet_poke(f);
+			link_state(f, &f->pub_up, 1, &backoff);
 		}
 		pthread_mutex_lock(&f->mu);
 		while (f->nout == 0 && !f->stop)
@@ -460,16 +461,10 @@ fleet_publisher_main(void *arg)
 			    "an error reply");
 			redisFree(c);
 			c = NULL;
-			pthread_mutex_lock(&f->mu);
-			f->pub_up = 0;
-			pthread_mutex_unlock(&f->mu);
-			fleet_poke(f);
-			if (nap(f, backoff))
+			if (link_state(f, &f->pub_up, 0, &backoff))
 				break;
-			backoff = backoff < 5000 ? backoff * 2 : 5000;
 			continue;
 		}
-		backoff = 200;
 		for (i = 0; i < n; i++) {
 			if (batch[i].tag > tag)
 				tag = batch[i].tag;

@@ -162,6 +162,7 @@ cut_before(struct ab_store *st, int which, char kind, int64_t hour)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	struct db db;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = db_begin(st, which, 1, &db)) != 0)
@@ -180,6 +181,7 @@ cut_before(struct ab_store *st, int which, char kind, int64_t hour)
 			break;
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
+		n++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
 		if (rc == MDB_NOTFOUND || rc == EINVAL)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -189,7 +191,8 @@ cut_before(struct ab_store *st, int which, char kind, int64_t hour)
 		db_end(&db, 0);
 		return mdb_to_ab(rc);
 	}
-	return db_end(&db, 1);
+	/* Nothing cut (most minutes): no commit, no write to the file. */
+	return db_end(&db, n > 0);
 }
 
 static int
