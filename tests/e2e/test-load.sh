@@ -71,7 +71,13 @@ while [ $((good + bad)) -lt 100 ] && [ "$(date +%s)" -lt "$stop" ]; do
 	if [ "$(date +%s)" -ge "$end" ] && [ $((good + bad)) -ge 3 ]; then
 		break
 	fi
-	if login 203.0.113.55 "$E_PASS"; then
+	# A connection that did not complete in time (exit 255: the machine
+	# is loaded, not a refusal) is tried once more; a refused password
+	# (exit 5) never is.
+	login 203.0.113.55 "$E_PASS"
+	rc=$?
+	[ "$rc" -eq 255 ] && { login 203.0.113.55 "$E_PASS"; rc=$?; }
+	if [ "$rc" -eq 0 ]; then
 		good=$((good + 1))
 	else
 		bad=$((bad + 1))
