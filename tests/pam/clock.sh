@@ -59,8 +59,9 @@ done
 tap_is "$(at "+0" secret 198.51.100.10)" maxtries "a ban made now"
 tap_is "$(at "-1d" secret 198.51.100.10)" maxtries \
     "the clock a day back: still refused"
-tap_is "$(FAKETIME=-1d LD_PRELOAD="$FT" left 198.51.100.10)" 1h \
-    "... with an hour left, not 25 hours"
+# (a second may pass between the ban and the look: 59m59s is an hour too)
+tap_like "$(FAKETIME=-1d LD_PRELOAD="$FT" left 198.51.100.10)" \
+    "^(1h|59m[0-9]+s)$" "... with an hour left, not 25 hours"
 tap_is "$(at "-82740" secret 198.51.100.10)" success \
     "... and an hour later by that clock he logs in"
 tap_done
