@@ -61,7 +61,8 @@ MODULE	= $(B)/pam_autoban.so
 
 HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/cmd_list.c banhelper/cmd_status.c banhelper/cmd_ban.c \
-	  banhelper/cmd_report.c banhelper/cmd_stats.c banhelper/report.c \
+	  banhelper/cmd_report.c banhelper/cmd_stats.c banhelper/metrics.c \
+	  banhelper/report.c \
 	  banhelper/report_srv.c \
 	  banhelper/resolve.c banhelper/cmd_import.c banhelper/authlog.c \
 	  banhelper/f2b.c banhelper/fleet.c banhelper/fleet_link.c \

@@ -2,14 +2,7 @@
  * cmd_stats.c - banhelper stats: a picture of the attacks (failures and
  * automatic bans per hour over 24 hours and per day over 30, the busiest
  * prefixes and services), as text that fits 80 columns or as JSON; and
- * with --prometheus what the store, the kernel, the daemon and the fleet
- * link say, in Prometheus' text format, for node_exporter's textfile
- * collector or any scraper.
- *
- * MUST: no per-address label (a scrape must not grow with an attack);
- * label values only from names the store keeps in their checked form
- * (service names), so none needs escaping; counters only for what never
- * goes down while the store lives.
+ * with --prometheus the metrics of metrics.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,205 +14,42 @@
 #include <unistd.h>
 
 #include "bh.h"
-#include "fleet.h"
 #include "fw.h"
+#include "metrics.h"
 
-struct active {
-	const struct ab_config *cfg;
-	int64_t now;
-	size_t n[4][2];		/* origin (AB_ORIGIN_*, 3: fleet) x family */
-};
-
+/* stats --prometheus [--output FILE]: the daemon's figures from its pid
+ * file, the kernel's if we may look. */
 static int
-active_cb(const struct ab_ban *rec, void *arg)
+prometheus(struct bh *bh)
 {
-	struct active *a = arg;
-	int o;
-
-	if (policy_ban_end(a->cfg, rec, a->now) <= 0)
-		return 0;
-	o = rec->from[0] != '\0' ? 3 : rec->origin <= AB_ORIGIN_TRUSTED ?
-	    rec->origin : 0;
-	a->n[o][rec->prefix.family == 6]++;
-	return 0;
-}
-
-static void
-head(FILE *out, const char *name, const char *type, const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* One sample with one label. */
-static void
-sample(FILE *out, const char *name, const char *key, const char *val,
-    uint64_t v)
-{
-	fprintf(out, "%s{%s=\"%s\"} %llu\n", name, key, val,
-	    (unsigned long long)v);
-}
-
-enum { SVC_FAILED, SVC_FAILING, SVC_BANNED };
-
-/* One family with a sample per PAM service. */
-static void
-per_service(FILE *out, const char *name, const char *type, const char *help,
-    const struct ab_service_stat *svc, size_t n, int what)
-{
-	size_t i;
-
-	head(out, name, type, help);
-	for (i = 0; i < n; i++)
-		sample(out, name, "service", svc[i].name, what == SVC_FAILED ?
-		    svc[i].failed_total : what == SVC_FAILING ?
-		    (uint64_t)svc[i].failed_now : svc[i].banned_total);
-}
-
-static int
-prometheus(struct bh *bh, FILE *out)
-{
-	static const char *origins[4] = { "auto", "manual", "trusted",
-	    "fleet" };
-	struct active act = { &bh->cfg, (int64_t)time(NULL), { { 0 } } };
-	struct ab_service_stat *svc = NULL;
-	struct ab_store_stat ss;
+	struct metrics_daemon dm;
 	struct ab_store *st = NULL;
-	struct fleet_state fs;
-	struct fw_check chk;
 	struct fw *fw = NULL;
-	size_t nsvc = 0;
-	int rc, o, f, running, have_fw = 0;
+	char ep[AB_PATH_MAX * 4 + 8];
 	long pid;
-	int64_t last;
+	int rc;
 
-	if ((rc = bh_open_store(bh, &st)) != 0)
-		return rc;
-	if ((rc = store_stat(st, &ss)) != 0 ||
-	    (rc = store_ban_foreach(st, active_cb, &act)) != 0 ||
-	    (rc = policy_services(st, act.now, &svc, &nsvc)) != 0) {
-		bh_err("cannot read the store: %s", ab_strerror(rc));
-		store_close(st);
-		return BH_ERR;
-	}
-	memset(&chk, 0, sizeof(chk));
-	if (bh_have_net_admin() && fw_open(&fw, &bh->cfg, &bh->log) == 0) {
-		have_fw = fw_check(fw, st, act.now, &chk) == 0;
-		fw_close(fw);
-	}
-	store_close(st);
-	running = bh_daemon_state(&bh->cfg, &pid, &last);
-
-	head(out, "autoban_build_info", "gauge",
-	    "autoban's version (always 1).");
-	fprintf(out, "autoban_build_info{version=\"%s\"} 1\n", AB_VERSION);
-	per_service(out, "autoban_failures_total", "counter", "Failed logins "
-	    "counted, by PAM service, since the counts store was made (less "
-	    "refunds).", svc, nsvc, SVC_FAILED);
-	per_service(out, "autoban_hosts_failing", "gauge", "Hosts whose last "
-	    "failure in findtime came from the service.", svc, nsvc,
-	    SVC_FAILING);
-	per_service(out, "autoban_bans_total", "counter", "Automatic bans "
-	    "made, by the service whose failures made them, since the ban "
-	    "store was made.", svc, nsvc, SVC_BANNED);
-	head(out, "autoban_bans_active", "gauge", "Bans in force, by origin "
-	    "(auto, manual, trusted: refused at PAM only, fleet: from another "
-	    "server) and family.");
-	for (o = 0; o < 4; o++)
-		for (f = 0; f < 2; f++)
-			fprintf(out, "autoban_bans_active{origin=\"%s\","
-			    "family=\"%s\"} %zu\n", origins[o],
-			    f ? "ipv6" : "ipv4", act.n[o][f]);
-	head(out, "autoban_store_records", "gauge", "Records in each store.");
-	sample(out, "autoban_store_records", "store", "bans", ss.bans.records);
-	sample(out, "autoban_store_records", "store", "counts",
-	    ss.counts.records);
-	head(out, "autoban_store_bytes", "gauge", "Size of each store's file.");
-	sample(out, "autoban_store_bytes", "store", "bans", ss.bans.bytes);
-	sample(out, "autoban_store_bytes", "store", "counts", ss.counts.bytes);
-	if (have_fw) {
-		head(out, "autoban_kernel_elements", "gauge", "Elements in the "
-		    "firewall's sets.");
-		fprintf(out, "autoban_kernel_elements %zu\n", chk.have);
-		head(out, "autoban_kernel_in_sync", "gauge", "1 if the kernel "
-		    "holds exactly the store's active bans.");
-		fprintf(out, "autoban_kernel_in_sync %d\n", chk.present &&
-		    chk.missing == 0 && chk.extra == 0);
-	}
-	head(out, "autoban_daemon_up", "gauge",
-	    "1 if banhelper run is running.");
-	fprintf(out, "autoban_daemon_up %d\n", running);
-	head(out, "autoban_daemon_last_sync_timestamp_seconds", "gauge",
-	    "When the daemon last brought the kernel in step with the store.");
-	fprintf(out, "autoban_daemon_last_sync_timestamp_seconds %lld\n",
-	    (long long)(running ? last : 0));
-	if (bh->cfg.fleet_host[0] != '\0' &&
-	    fleet_state_read(&bh->cfg, &fs) == 0) {
-		head(out, "autoban_fleet_connected", "gauge", "1 if the link "
-		    "to the fleet's Redis is up.");
-		fprintf(out, "autoban_fleet_connected %d\n", fs.connected);
-		head(out, "autoban_fleet_lag_seconds", "gauge", "Age of the "
-		    "last fleet event when it was applied here.");
-		fprintf(out, "autoban_fleet_lag_seconds %.3f\n",
-		    fs.lag_ms / 1000.0);
-		head(out, "autoban_fleet_events_total", "counter", "Fleet "
-		    "events, by what happened to them, since the daemon "
-		    "started.");
-		sample(out, "autoban_fleet_events_total", "event", "published",
-		    fs.published);
-		sample(out, "autoban_fleet_events_total", "event", "received",
-		    fs.received);
-		sample(out, "autoban_fleet_events_total", "event", "applied",
-		    fs.applied);
-		sample(out, "autoban_fleet_events_total", "event", "refused",
-		    fs.rejected);
-	}
-	free(svc);
-	return fflush(out) == 0 ? BH_OK : BH_ERR;
-}
-
-/*
- * --output FILE: written whole or not at all, as node_exporter's textfile
- * collector wants (a reader never sees half a file): a new file beside it,
- * then renamed over it.  Never through a symlink.
- */
-static int
-prometheus_file(struct bh *bh, const char *path)
-{
-	char *text = NULL, tmp[AB_PATH_MAX + 32], ep[AB_PATH_MAX * 4 + 8];
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	int fd, rc;
-
-	ab_escape(path, ep, sizeof(ep));
-	if (path[0] != '/' || strlen(path) >= AB_PATH_MAX) {
+	if (bh->output != NULL && (bh->output[0] != '/' ||
+	    strlen(bh->output) >= AB_PATH_MAX)) {
 		bh_err("stats: --output takes an absolute path shorter than "
-		    "256 bytes, not %s", ep);
-		free(text);
-		if (mem != NULL)
-			fclose(mem);
+		    "256 bytes, not %s", ab_escape(bh->output, ep,
+		    sizeof(ep)));
 		return BH_USAGE;
 	}
-	if (mem == NULL)
-		return BH_ERR;
-	rc = prometheus(bh, mem);
-	fclose(mem);
-	if (rc != BH_OK) {
-		free(text);
+	memset(&dm, 0, sizeof(dm));
+	dm.running = bh_daemon_state(&bh->cfg, &pid, &dm.last_sync,
+	    &dm.syncs);
+	if ((rc = bh_open_store(bh, &st)) != 0)
 		return rc;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 ||
-	    close(fd) != 0 || rename(tmp, path) != 0) {
-		bh_err("stats: cannot write %s: %s", ep, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
-		free(text);
-		return BH_ERR;
-	}
-	free(text);
-	return BH_OK;
+	if (bh_have_net_admin() && fw_open(&fw, &bh->cfg, &bh->log) != 0)
+		fw = NULL;
+	rc = bh->output != NULL ? metrics_write(bh, st, fw, &dm, bh->output) :
+	    metrics_print(bh, st, fw, &dm, stdout);
+	if (rc == BH_OK && bh->output == NULL && fflush(stdout) != 0)
+		rc = BH_ERR;
+	fw_close(fw);
+	store_close(st);
+	return rc;
 }
 
 /* ---- the picture --------------------------------------------------------- */
@@ -316,8 +146,7 @@ cmd_stats(struct bh *bh, int argc, char **argv)
 		return BH_USAGE;
 	}
 	if (bh->prometheus)
-		return bh->output != NULL ? prometheus_file(bh, bh->output) :
-		    prometheus(bh, stdout);
+		return prometheus(bh);
 	/* Days start at local midnight: the first hour of the 30th day back. */
 	t = (time_t)now;
 	localtime_r(&t, &tm);

@@ -65,11 +65,12 @@ banned_cb(const struct ab_ban *rec, void *arg)
 static json_t *
 service_json(const struct ab_service_stat *s)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "service", s->name,
-	    "currently_failed", (json_int_t)s->failed_now,
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "service",
+	    s->name, "currently_failed", (json_int_t)s->failed_now,
 	    "total_failed", (json_int_t)s->failed_total,
 	    "currently_banned", (json_int_t)s->banned_now,
-	    "total_banned", (json_int_t)s->banned_total);
+	    "total_banned", (json_int_t)s->banned_total,
+	    "total_refused", (json_int_t)s->refused_total);
 }
 
 static int
@@ -131,6 +132,8 @@ status_service(struct bh *bh, const char *arg)
 		printf("   |- Currently banned:\t%zu\n", s->banned_now);
 		printf("   |- Total banned:\t%llu\n",
 		    (unsigned long long)s->banned_total);
+		printf("   |- Total refused:\t%llu\n",
+		    (unsigned long long)s->refused_total);
 		printf("   `- Banned IP list:\t");
 		rc = store_ban_foreach(st, banned_cb, &l);
 		printf("\n");
@@ -350,7 +353,7 @@ cmd_status(struct bh *bh, int argc, char **argv)
 		fw_close(fw);
 	}
 	store_close(st);
-	running = bh_daemon_state(&bh->cfg, &pid, &last);
+	running = bh_daemon_state(&bh->cfg, &pid, &last, NULL);
 	if (bh->json) {
 		json_t *root = json_pack("{s:{s:s, s:I, s:I, s:i, s:s}, "
 		    "s:{s:s, s:I, s:I, s:i}, s:I, s:I}",
@@ -420,10 +423,12 @@ cmd_status(struct bh *bh, int argc, char **argv)
 	    act.n - act.manual, act.manual);
 	for (i = 0; i < nsvc; i++)
 		printf("%s %-12s currently failed %zu, total failed %llu, "
-		    "currently banned %zu, total banned %llu\n",
-		    i == 0 ? "services: " : "          ", svc[i].name,
-		    svc[i].failed_now, (unsigned long long)svc[i].failed_total,
-		    svc[i].banned_now, (unsigned long long)svc[i].banned_total);
+		    "currently banned %zu, total banned %llu, total refused "
+		    "%llu\n", i == 0 ? "services: " : "          ",
+		    svc[i].name, svc[i].failed_now,
+		    (unsigned long long)svc[i].failed_total, svc[i].banned_now,
+		    (unsigned long long)svc[i].banned_total,
+		    (unsigned long long)svc[i].refused_total);
 	free(svc);
 	printf("firewall:  %s, ", bh->cfg.backend == AB_BACKEND_IPSET ?
 	    "ipset + iptables" : "nftables table inet autoban");

@@ -46,6 +46,7 @@
 #include "bh.h"
 #include "fleet.h"
 #include "fw.h"
+#include "metrics.h"
 #include "privs.h"
 #include "repair.h"
 #include "report_srv.h"
@@ -70,7 +71,10 @@ struct daemon {
 	uint32_t gen;		/* ruleset generation known to be ours */
 	int gen_known, down_logged;
 	int64_t last_sync;	/* wall clock: kernel last brought in step */
+	struct bh_syncs syncs;	/* for status and metrics */
+	int64_t woke_us;	/* monotonic: poll() last returned */
 	int64_t next_tick;	/* monotonic ms */
+	int64_t next_metrics;	/* monotonic ms */
 	int64_t next_prune;	/* monotonic ms */
 	int64_t next_resolve;	/* monotonic ms */
 };
@@ -82,12 +86,18 @@ now_s(void)
 }
 
 static int64_t
-mono_ms(void)
+mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 /* Take the pid file; 0, or an error if another daemon holds it. */
@@ -124,15 +134,14 @@ pidfile_take(struct daemon *d, uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* pid and time of the last sync, for banhelper status. */
+/* pid, time of the last sync and the syncs, for banhelper status. */
 static void
 pidfile_write(struct daemon *d)
 {
-	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%ld %lld\n", (long)getpid(),
-	    (long long)d->last_sync);
+	char buf[512];
+	int n = bh_daemon_line(buf, sizeof(buf), d->last_sync, &d->syncs);
 
-	if (pwrite(d->pidfd, buf, (size_t)n, 0) != n ||
+	if (n < 0 || pwrite(d->pidfd, buf, (size_t)n, 0) != n ||
 	    ftruncate(d->pidfd, n) != 0)
 		ab_logf(&d->bh->log, LOG_WARNING, "cannot update the pid file: "
 		    "%s", strerror(errno));
@@ -303,9 +312,12 @@ sync_full(struct daemon *d, const char *why)
 		return rc;
 	}
 	had = d->fw->ops->generation(d->fw, &g0) == 0;
-	if ((rc = fw_sync_full(d->fw, d->st, now_s(), &n)) != 0) {
+	rc = fw_sync_full(d->fw, d->st, now_s(), &n);
+	bh_sync_note(&d->syncs, rc == 0, mono_us() - d->woke_us);
+	if (rc != 0) {
 		ab_logf(&d->bh->log, LOG_ERR, "full sync (%s) failed: %s", why,
 		    ab_strerror(rc));
+		pidfile_write(d);
 		return rc;
 	}
 	/* A full sync makes the kernel ours: its generation is known. */
@@ -335,6 +347,9 @@ sync_changes(struct daemon *d)
 		return sync_full(d, "restore after a failed sync");
 	}
 	if (d->seq != before) {
+		bh_sync_note(&d->syncs, 1, mono_us() - d->woke_us);
+		d->last_sync = now_s();
+		pidfile_write(d);
 		gen_after(d, g0, had);
 		ab_logf(&d->bh->log, LOG_DEBUG, "applied changes %llu..%llu",
 		    (unsigned long long)before + 1, (unsigned long long)d->seq);
@@ -465,13 +480,21 @@ reload(struct daemon *d)
 	/* What was set up as root stays as it is until a restart. */
 	if (strcmp(next.cfg.db, d->bh->cfg.db) != 0 ||
 	    strcmp(next.cfg.runtime_dir, d->bh->cfg.runtime_dir) != 0 ||
+	    next.cfg.metrics != d->bh->cfg.metrics ||
+	    strcmp(next.cfg.metrics_dir, d->bh->cfg.metrics_dir) != 0 ||
 	    strcmp(next.cfg.user, d->bh->cfg.user) != 0 ||
 	    next.cfg.backend != d->bh->cfg.backend) {
-		ab_logf(&d->bh->log, LOG_WARNING, "db, runtime_dir, user and "
-		    "backend change only on restart: keeping %s, %s, %s, %s",
-		    d->bh->cfg.db, d->bh->cfg.runtime_dir, d->bh->cfg.user,
-		    d->bh->cfg.backend == AB_BACKEND_IPSET ? "ipset" : "nftables");
+		ab_logf(&d->bh->log, LOG_WARNING, "db, runtime_dir, user, "
+		    "backend, metrics and metrics_dir change only on restart: "
+		    "keeping %s, %s, %s, %s, %s, %s", d->bh->cfg.db,
+		    d->bh->cfg.runtime_dir, d->bh->cfg.user,
+		    d->bh->cfg.backend == AB_BACKEND_IPSET ? "ipset" :
+		    "nftables", d->bh->cfg.metrics ? "yes" : "no",
+		    d->bh->cfg.metrics_dir);
 		memcpy(next.cfg.db, d->bh->cfg.db, sizeof(next.cfg.db));
+		memcpy(next.cfg.metrics_dir, d->bh->cfg.metrics_dir,
+		    sizeof(next.cfg.metrics_dir));
+		next.cfg.metrics = d->bh->cfg.metrics;
 		memcpy(next.cfg.runtime_dir, d->bh->cfg.runtime_dir,
 		    sizeof(next.cfg.runtime_dir));
 		memcpy(next.cfg.user, d->bh->cfg.user, sizeof(next.cfg.user));
@@ -524,12 +547,33 @@ set_realtime(struct bh *bh)
 		    "(realtime = no silences this)", strerror(errno));
 }
 
+/* metrics = yes: runtime_dir/autoban.prom (metrics.c), running or not. */
+static void
+metrics_turn(struct daemon *d, int running)
+{
+	struct metrics_daemon dm;
+	char path[AB_PATH_MAX + 32];
+
+	if (!d->bh->cfg.metrics || d->st == NULL)
+		return;
+	d->next_metrics = mono_ms() + d->bh->cfg.metrics_interval * 1000;
+	memset(&dm, 0, sizeof(dm));
+	dm.running = running;
+	dm.last_sync = d->last_sync;
+	dm.syncs = d->syncs;
+	snprintf(path, sizeof(path), "%s/%s", d->bh->cfg.runtime_dir,
+	    AB_METRICS_FILE);
+	metrics_write(d->bh, d->st, d->fw, &dm, path);
+}
+
 /* Milliseconds until the next tick, as poll() takes them. */
 static int
 poll_timeout(const struct daemon *d)
 {
 	int64_t ms = d->next_tick - mono_ms();
 
+	if (d->bh->cfg.metrics && d->next_metrics - mono_ms() < ms)
+		ms = d->next_metrics - mono_ms();
 	if (d->bh->cfg.nignore_names > 0 && d->next_resolve - mono_ms() < ms)
 		ms = d->next_resolve - mono_ms();
 	if (d->fl != NULL && ms > 1000)
@@ -568,6 +612,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 		rc = BH_ERR;
 		goto out;
 	}
+	metrics_link(&bh->cfg, &bh->log);	/* root's to make */
 	d.uid = uid;
 	d.gid = gid;
 	/* Then only CAP_NET_ADMIN stays, as that user, or we do not run. */
@@ -596,6 +641,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	    "%llds)", (long)getpid(), bh->cfg.user, d.fw->ops->name,
 	    (long long)bh->cfg.sync_interval);
 	repair_store(d.st, d.fw, now_s(), &bh->log, NULL);
+	d.woke_us = mono_us();
 	if (sync_full(&d, "start") != 0) {
 		rc = BH_ERR;
 		goto out;
@@ -603,6 +649,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	d.next_tick = mono_ms() + bh->cfg.sync_interval * 1000;
 	d.next_prune = mono_ms();
 	d.next_resolve = mono_ms();
+	metrics_turn(&d, 1);
 	while (!stop) {
 		struct pollfd pfd[4 + REPORT_POLLFDS] = { { d.sockfd, POLLIN,
 		    0 }, { d.sigfd, POLLIN, 0 }, { resolver_fd(d.res), POLLIN,
@@ -610,6 +657,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 		int nr = report_srv_pollfds(d.rs, pfd + 4, REPORT_POLLFDS);
 		int n = poll(pfd, 4 + (nfds_t)nr, poll_timeout(&d));
 
+		d.woke_us = mono_us();
 		if (n < 0 && errno != EINTR) {
 			ab_logf(&bh->log, LOG_ERR, "poll: %s", strerror(errno));
 			break;
@@ -651,8 +699,11 @@ cmd_run(struct bh *bh, int argc, char **argv)
 		if (d.fl != NULL && fleet_turn(d.fl, open_backends(&d) == 0 ?
 		    d.st : NULL) == 1 && d.fw != NULL)
 			sync_changes(&d);
+		if (bh->cfg.metrics && mono_ms() >= d.next_metrics)
+			metrics_turn(&d, 1);
 	}
 	fleet_flush(d.fl, d.st);
+	metrics_turn(&d, 0);	/* a scrape now says the daemon is down */
 	ab_logf(&bh->log, LOG_INFO, "stopping; bans stay in the kernel until "
 	    "their timeouts");
 	rc = BH_OK;

@@ -35,6 +35,10 @@
 #define AB_PID_FILE		"banhelper.pid"	/* in runtime_dir */
 #define AB_ATTEMPT_ENV		"AUTOBAN_ATTEMPT" /* PAM env, one-line mode */
 #define AB_USER			"_autoban"	/* banhelper run's user */
+/* metrics = yes: node_exporter's textfile directory (Debian's), and the
+ * file the daemon writes in runtime_dir, linked from there. */
+#define AB_METRICS_DIR		"/var/lib/prometheus/node-exporter"
+#define AB_METRICS_FILE		"autoban.prom"
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -209,6 +213,10 @@ struct ab_config {
 	char fleet_name[AB_FLEET_NAME_MAX];	/* "" the host name */
 	unsigned fleet_accept;		/* AB_FLEET_AUTO | AB_FLEET_MANUAL */
 	unsigned fleet_rate;		/* events a minute per origin */
+	/* metrics = yes: the daemon writes Prometheus' text (metrics.c) */
+	int metrics;
+	int64_t metrics_interval;	/* seconds between writes */
+	char metrics_dir[AB_PATH_MAX];	/* node_exporter's textfile dir */
 };
 
 enum { AB_FLEET_AUTO = 1, AB_FLEET_MANUAL = 2 };
@@ -578,15 +586,24 @@ struct ab_store_stat {
 int store_stat(struct ab_store *st, struct ab_store_stat *out);
 
 /*
- * Each service's total kept in the stores: fn(service, 0, failures) from
- * the counts store (failures counted since it was made, less attempts
- * refunded by a good login), fn(service, 1, bans) from the ban store (auto
- * bans made since it was made).  fn returns 0 to go on; anything else
- * stops the walk and is returned.
+ * Totals the stores keep, each since its store was made: per service,
+ * AB_TOTAL_FAILED failures counted (less attempts refunded by a good
+ * login), AB_TOTAL_BANNED auto bans made, AB_TOTAL_REFUSED attempts the
+ * module refused; per origin (ab_origin_name, or "fleet"), AB_TOTAL_BANS
+ * bans made and AB_TOTAL_UNBANS bans lifted before their end.
+ * store_totals calls fn(name, kind, total) for each; fn returns 0 to go
+ * on, anything else stops the walk and is returned.
  */
-typedef int (*store_svc_fn)(const char *service, int bans, uint64_t total,
+enum { AB_TOTAL_FAILED, AB_TOTAL_BANNED, AB_TOTAL_REFUSED, AB_TOTAL_BANS,
+	AB_TOTAL_UNBANS };
+typedef int (*store_total_fn)(const char *name, int kind, uint64_t total,
     void *arg);
-int store_service_totals(struct ab_store *st, store_svc_fn fn, void *arg);
+int store_totals(struct ab_store *st, int kind, store_total_fn fn,
+    void *arg);
+
+/* One refusal of the service counted (one short write of the counts
+ * store); 0 or an error. */
+int store_refusal(struct ab_store *st, const char *service);
 
 /* ---- policy: what the front ends call ---------------------------------- */
 
@@ -734,7 +751,7 @@ int policy_prune(struct ab_store *st, int64_t now, size_t *nb, size_t *nc);
 struct ab_service_stat {
 	char name[AB_SERVICE_MAX];
 	size_t failed_now, banned_now;
-	uint64_t failed_total, banned_total;
+	uint64_t failed_total, banned_total, refused_total;
 };
 
 /* Every service the stores know, sorted by name: *out (free()), *n. */

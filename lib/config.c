@@ -49,6 +49,9 @@ config_defaults(struct ab_config *cfg)
 	cfg->trust_window = 30 * 86400;
 	cfg->fleet_accept = AB_FLEET_AUTO | AB_FLEET_MANUAL;
 	cfg->fleet_rate = 20000;
+	cfg->metrics_interval = 60;
+	snprintf(cfg->metrics_dir, sizeof(cfg->metrics_dir), "%s",
+	    AB_METRICS_DIR);
 }
 
 /* Strict unsigned decimal in [lo, hi]. */
@@ -366,6 +369,7 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 	DURATION(resolve_interval, 1)
 	DURATION(resolve_keep, 0)
 	DURATION(trust_window, 0)
+	DURATION(metrics_interval, 5)
 	UINT(trust_factor, 1, 10, "a whole factor from 1 (off) to 10")
 	UINT(report_rate, 1, 10000, "a whole number of reports a second, "
 	    "1 to 10000")
@@ -385,11 +389,13 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 		}
 		return 0;
 	}
-	if (strcmp(key, "realtime") == 0) {
+	if (strcmp(key, "realtime") == 0 || strcmp(key, "metrics") == 0) {
+		int *dst = key[0] == 'r' ? &cfg->realtime : &cfg->metrics;
+
 		if (strcmp(value, "yes") == 0)
-			cfg->realtime = 1;
+			*dst = 1;
 		else if (strcmp(value, "no") == 0)
-			cfg->realtime = 0;
+			*dst = 0;
 		else {
 			expect = "yes or no";
 			goto bad_value;
@@ -407,8 +413,10 @@ config_set(struct ab_config *cfg, const char *key, const char *value,
 		}
 		return 0;
 	}
-	if (strcmp(key, "db") == 0 || strcmp(key, "runtime_dir") == 0) {
-		char *dst = key[0] == 'd' ? cfg->db : cfg->runtime_dir;
+	if (strcmp(key, "db") == 0 || strcmp(key, "runtime_dir") == 0 ||
+	    strcmp(key, "metrics_dir") == 0) {
+		char *dst = key[0] == 'd' ? cfg->db : key[0] == 'r' ?
+		    cfg->runtime_dir : cfg->metrics_dir;
 
 		if (!valid_path(value)) {
 			expect = "an absolute path shorter than 256 bytes";

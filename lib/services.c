@@ -1,9 +1,9 @@
 /*
  * services.c - the figures banhelper status shows per PAM service, as
  * fail2ban shows per jail: hosts whose last failure in findtime came
- * through the service, its failures and auto bans in all (the totals the
- * stores keep), and its auto bans active now.  The rules of what is still
- * alive are policy.c's (policy_window, policy_ban_end).
+ * through the service, its failures, auto bans and refusals in all (the
+ * totals the stores keep), and its auto bans active now.  The rules of
+ * what is still alive are policy.c's (policy_window, policy_ban_end).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,15 +50,17 @@ svc_slot(struct svc_ctx *c, const char *name)
 }
 
 static int
-svc_total_cb(const char *service, int bans, uint64_t total, void *arg)
+svc_total_cb(const char *service, int kind, uint64_t total, void *arg)
 {
 	struct svc_ctx *c = arg;
 	struct ab_service_stat *s = svc_slot(c, service);
 
 	if (s == NULL)
 		return c->err;
-	if (bans)
+	if (kind == AB_TOTAL_BANNED)
 		s->banned_total = total;
+	else if (kind == AB_TOTAL_REFUSED)
+		s->refused_total = total;
 	else
 		s->failed_total = total;
 	return 0;
@@ -113,7 +115,9 @@ policy_services(struct ab_store *st, int64_t now,
 	c.now = now;
 	*out = NULL;
 	*n = 0;
-	if ((rc = store_service_totals(st, svc_total_cb, &c)) == 0 &&
+	if ((rc = store_totals(st, AB_TOTAL_FAILED, svc_total_cb, &c)) == 0 &&
+	    (rc = store_totals(st, AB_TOTAL_BANNED, svc_total_cb, &c)) == 0 &&
+	    (rc = store_totals(st, AB_TOTAL_REFUSED, svc_total_cb, &c)) == 0 &&
 	    (rc = store_count_foreach(st, svc_count_cb, &c)) == 0)
 		rc = store_ban_foreach(st, svc_ban_cb, &c);
 	if (rc != 0) {

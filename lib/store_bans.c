@@ -357,6 +357,37 @@ store_ban_get(struct ab_store *st, const struct ab_addr *prefix,
  * Write rec (act AB_WRITE) or delete the record (AB_DELETE) at prefix,
  * whose stored value was old (NULL: absent) decoding to prev (found).
  */
+/* The name a ban's origin has in the totals (and in metrics). */
+static const char *
+origin_of(const struct ab_ban *b)
+{
+	return b->from[0] != '\0' ? "fleet" : ab_origin_name(b->origin);
+}
+
+/*
+ * The totals per origin: a ban is made when its prefix was not banned
+ * (or banned by another origin), lifted when an active ban ends before
+ * its time (an unban; a ban that runs out is not written).  A ban only
+ * lengthened or set right after a clock step is neither.  A NULL rec is
+ * a deletion.
+ */
+static int
+origin_totals(struct db *db, const struct ab_ban *prev,
+    const struct ab_ban *rec)
+{
+	int64_t now = store_now();
+	int was = prev != NULL && prev->until > now;
+	int is = rec != NULL && rec->until > now;
+	int rc;
+
+	if (is && (!was || strcmp(origin_of(prev), origin_of(rec)) != 0) &&
+	    (rc = meta_total_add(db, "bo:", origin_of(rec), 1)) != 0)
+		return rc;
+	if (was && !is)
+		return meta_total_add(db, "ub:", origin_of(prev), 1);
+	return 0;
+}
+
 static int
 ban_put(struct db *db, const struct ab_addr *prefix, const MDB_val *old,
     const struct ab_ban *prev, int found, struct ab_ban *rec, int act)
@@ -372,7 +403,8 @@ ban_put(struct db *db, const struct ab_addr *prefix, const MDB_val *old,
 			log_mdb(db, "delete", rc);
 			return mdb_to_ab(rc);
 		}
-		if ((rc = plens_adjust(db, prefix, -1)) != 0)
+		if ((rc = plens_adjust(db, prefix, -1)) != 0 ||
+		    (rc = origin_totals(db, found ? prev : NULL, NULL)) != 0)
 			return rc;
 		/* An unexpired ban leaving must leave the kernel too. */
 		if (found && prev->until > store_now()) {
@@ -399,7 +431,8 @@ ban_put(struct db *db, const struct ab_addr *prefix, const MDB_val *old,
 		return mdb_to_ab(rc);
 	}
 	if ((rc = meta_svc_add(db, rec->service, rec->svc_delta)) != 0 ||
-	    (rc = meta_hour_add(db, rec->svc_delta)) != 0)
+	    (rc = meta_hour_add(db, rec->svc_delta)) != 0 ||
+	    (rc = origin_totals(db, found ? prev : NULL, rec)) != 0)
 		return rc;
 	return old == NULL ? plens_adjust(db, prefix, +1) : 0;
 }

@@ -204,6 +204,10 @@ int file_set_aside(struct ab_store *st, int which);
 /* Add delta to a service's total in the meta table of db's store (a
  * service's failures in the counts store, its bans in the ban store). */
 int meta_svc_add(struct db *db, const char *service, int delta);
+/* A total kept under "KIND:NAME" in db's meta table moved by delta, in
+ * db's write transaction (store_maint.c). */
+int meta_total_add(struct db *db, const char *kind, const char *name,
+    int delta);
 
 /* Add delta to this hour's failures (counts store) or automatic bans (ban
  * store), in db's write transaction (store_hours.c). */

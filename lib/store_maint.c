@@ -468,32 +468,40 @@ store_stat(struct ab_store *st, struct ab_store_stat *out)
 	return 0;
 }
 
-/* ---- totals per service ------------------------------------------------- */
+/* ---- totals kept in the meta tables -------------------------------------- */
 
-#define SVC_KEY		"svc:"
-#define SVC_KEYLEN	4
+/*
+ * Each total is a uint64 under a key "KIND:NAME": "svc:" failures (counts
+ * store) and auto bans (ban store) per service, "rf:" refusals per service
+ * (counts store), "bo:" bans made and "ub:" bans lifted per origin (ban
+ * store).  NAME is a checked service name or an origin's name.
+ */
+#define TOTAL_KEYMAX	(4 + AB_SERVICE_MAX)
+
+static const char *const total_keys[] = { "svc:", "svc:", "rf:", "bo:",
+    "ub:" };
 
 int
-meta_svc_add(struct db *db, const char *service, int delta)
+meta_total_add(struct db *db, const char *kind, const char *name, int delta)
 {
-	char kb[SVC_KEYLEN + AB_SERVICE_MAX];
+	char kb[TOTAL_KEYMAX];
 	MDB_val k, v;
 	uint64_t total = 0;
-	size_t n;
+	size_t kl = strlen(kind), n;
 	int rc;
 
-	if (delta == 0 || service == NULL || service[0] == '\0')
+	if (delta == 0 || name == NULL || name[0] == '\0')
 		return 0;
-	n = strnlen(service, AB_SERVICE_MAX - 1);
-	memcpy(kb, SVC_KEY, SVC_KEYLEN);
-	memcpy(kb + SVC_KEYLEN, service, n);
-	k.mv_size = SVC_KEYLEN + n;
+	n = strnlen(name, AB_SERVICE_MAX - 1);
+	memcpy(kb, kind, kl);
+	memcpy(kb + kl, name, n);
+	k.mv_size = kl + n;
 	k.mv_data = kb;
 	rc = mdb_get(db->txn, db->meta, &k, &v);
 	if (rc == 0 && v.mv_size == sizeof(total))
 		memcpy(&total, v.mv_data, sizeof(total));
 	else if (rc != 0 && rc != MDB_NOTFOUND) {
-		log_mdb(db, "read a service's total", rc);
+		log_mdb(db, "read a total", rc);
 		return mdb_to_ab(rc);
 	}
 	if (delta < 0 && total < (uint64_t)-delta)
@@ -504,51 +512,76 @@ meta_svc_add(struct db *db, const char *service, int delta)
 	v.mv_data = &total;
 	if ((rc = mdb_put(db->txn, db->meta, &k, &v, 0)) != 0) {
 		if (rc != MDB_MAP_FULL)
-			log_mdb(db, "write a service's total", rc);
+			log_mdb(db, "write a total", rc);
 		return mdb_to_ab(rc);
 	}
 	return 0;
 }
 
-struct svc_walk {
-	store_svc_fn fn;
+int
+meta_svc_add(struct db *db, const char *service, int delta)
+{
+	return meta_total_add(db, "svc:", service, delta);
+}
+
+int
+store_refusal(struct ab_store *st, const char *service)
+{
+	struct db db;
+	int rc;
+
+	if (service == NULL || service[0] == '\0')
+		return 0;
+	if ((rc = db_begin(st, COUNTS, 1, &db)) != 0)
+		return rc;
+	if ((rc = meta_total_add(&db, "rf:", service, 1)) != 0) {
+		db_end(&db, 0);
+		return db_full(&db, rc);
+	}
+	return db_full(&db, db_end(&db, 1));
+}
+
+struct total_walk {
+	store_total_fn fn;
 	void *arg;
-	int bans;
+	int kind;
+	size_t kl;
 };
 
 static int
-svc_walk_cb(const MDB_val *k, const MDB_val *v, void *arg)
+total_walk_cb(const MDB_val *k, const MDB_val *v, void *arg)
 {
-	struct svc_walk *w = arg;
+	struct total_walk *w = arg;
 	char name[AB_SERVICE_MAX], norm[AB_SERVICE_MAX];
 	uint64_t total;
 	size_t n;
 
-	if (k->mv_size < SVC_KEYLEN ||
-	    memcmp(k->mv_data, SVC_KEY, SVC_KEYLEN) != 0)
-		return DB_WALK_END;	/* past the services' keys */
-	n = k->mv_size - SVC_KEYLEN;
+	if (k->mv_size < w->kl ||
+	    memcmp(k->mv_data, total_keys[w->kind], w->kl) != 0)
+		return DB_WALK_END;	/* past this kind's keys */
+	n = k->mv_size - w->kl;
 	if (n == 0 || n >= AB_SERVICE_MAX || v->mv_size != sizeof(total))
 		return 0;		/* not ours to read */
-	memcpy(name, (const char *)k->mv_data + SVC_KEYLEN, n);
+	memcpy(name, (const char *)k->mv_data + w->kl, n);
 	name[n] = '\0';
 	if (ab_service_name(name, norm) != 0 || strcmp(name, norm) != 0)
 		return 0;
 	memcpy(&total, v->mv_data, sizeof(total));
-	return w->fn(name, w->bans, total, w->arg);
+	return w->fn(name, w->kind, total, w->arg);
 }
 
 int
-store_service_totals(struct ab_store *st, store_svc_fn fn, void *arg)
+store_totals(struct ab_store *st, int kind, store_total_fn fn, void *arg)
 {
-	struct svc_walk w = { fn, arg, 1 };
-	int rc;
+	struct total_walk w = { fn, arg, kind, 0 };
+	int which = kind == AB_TOTAL_FAILED || kind == AB_TOTAL_REFUSED ?
+	    COUNTS : BANS;
 
-	if ((rc = db_walk(st, BANS, 1, SVC_KEY, SVC_KEYLEN, svc_walk_cb,
-	    &w)) != 0)
-		return rc;
-	w.bans = 0;
-	return db_walk(st, COUNTS, 1, SVC_KEY, SVC_KEYLEN, svc_walk_cb, &w);
+	if (kind < 0 || kind > AB_TOTAL_UNBANS)
+		return -EINVAL;
+	w.kl = strlen(total_keys[kind]);
+	return db_walk(st, which, 1, total_keys[kind], w.kl, total_walk_cb,
+	    &w);
 }
 
 /* ---- ownership ---------------------------------------------------------- */

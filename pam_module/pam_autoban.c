@@ -304,6 +304,11 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	default:
 		rc = AB_ECONFIG;
 	}
+	/* Counted for banhelper status and metrics; never changes the
+	 * verdict (a full store still refuses). */
+	if (rc == 0 && (d.verdict == AB_REFUSE || d.verdict == AB_BANNED) &&
+	    store_refusal(st, svc) != 0)
+		pam_syslog(pamh, LOG_WARNING, "could not count a refusal");
 	store_close(st);
 	if (rc != 0)
 		return mod_on_error(&m, rc);

@@ -165,7 +165,7 @@ assert d["trusted"] == [], d["trusted"]
 # was banned at its fourth attempt.
 assert d["services"] == [{"service": "svc", "currently_failed": 2,
                           "total_failed": 5, "currently_banned": 1,
-                          "total_banned": 1}], d["services"]
+                          "total_banned": 1, "total_refused": 1}], d["services"]
 assert d["bans_active"] == 3 and d["bans_manual"] == 2, d
 f = d["firewall"]
 # The module banned 203.0.113.45 while no daemon ran: status must see that.
@@ -176,7 +176,7 @@ assert d["counts"]["hosts_counted"] >= 2
 print("ok")' 2>&1)
 tap_is "$chk" ok "status --json: stable fields and the right values"
 run bh status
-tap_like "$OUT" "services:  svc +currently failed 2, total failed 5, currently banned 1, total banned 1" \
+tap_like "$OUT" "services:  svc +currently failed 2, total failed 5, currently banned 1, total banned 1, total refused 1" \
     "status lists each service with its figures"
 run bh status svc
 tap_is "$RC:$OUT" "0:Status for the service: svc
@@ -186,9 +186,10 @@ tap_is "$RC:$OUT" "0:Status for the service: svc
 \`- Bans
    |- Currently banned:	1
    |- Total banned:	1
+   |- Total refused:	1
    \`- Banned IP list:	203.0.113.45" "status SERVICE shows it as fail2ban-client status JAIL shows a jail"
 tap_is "$(bh status svc --json | python3 -c 'import json,sys; print(json.load(sys.stdin))')" \
-    "{'service': 'svc', 'currently_failed': 2, 'total_failed': 5, 'currently_banned': 1, 'total_banned': 1, 'banned': ['203.0.113.45']}" \
+    "{'service': 'svc', 'currently_failed': 2, 'total_failed': 5, 'currently_banned': 1, 'total_banned': 1, 'total_refused': 1, 'banned': ['203.0.113.45']}" \
     "status SERVICE --json"
 run bh status imap
 tap_is "$RC:$OUT" '1:banhelper: status: no attempt through service "imap" is on record (banhelper status lists the services seen)' \

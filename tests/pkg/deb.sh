@@ -55,8 +55,6 @@ contents=$(dpkg-deb -c "$DEB" 2>/dev/null | awk '{print $6}')
 for f in ./usr/lib/x86_64-linux-gnu/security/pam_autoban.so \
     ./usr/sbin/banhelper ./etc/security/autoban.conf \
     ./lib/systemd/system/banhelper.service \
-    ./lib/systemd/system/autoban-metrics.service \
-    ./lib/systemd/system/autoban-metrics.timer \
     ./usr/share/pam-configs/autoban ./usr/share/man/man8/banhelper.8.gz; do
 	printf '%s\n' "$contents" | grep -qxF "$f" || missing="${missing:-} $f"
 done
@@ -111,8 +109,8 @@ tap_ok "$([ -L "$R/etc/systemd/system/multi-user.target.wants/banhelper.service"
     "and enabled banhelper's unit"
 tap_ok "$(! grep -q pam_autoban "$R/etc/pam.d/common-auth"; echo $?)" \
     "the profile is off after install: common-auth has no autoban line"
-tap_ok "$([ ! -e "$R/etc/systemd/system/timers.target.wants/autoban-metrics.timer" ]; echo $?)" \
-    "and the metrics timer is the admin's to enable"
+tap_is "$(grep -E '^#?metrics =' "$R/etc/security/autoban.conf")" \
+    "#metrics = no" "metrics are off until the admin says metrics = yes"
 
 # --- switched on the Debian way ---------------------------------------------------
 inroot pam-auth-update --enable autoban >"$T/pau.log" 2>&1

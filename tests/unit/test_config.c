@@ -239,6 +239,12 @@ messages_values(void **state)
 	bad_line(c, "fleet_accept = all", "bad value \"all\" for fleet_accept: "
 	    "expected auto, manual or both");
 	bad_line(c, "fleet_rate = 0", "bad value \"0\" for fleet_rate");
+	bad_line(c, "metrics = 1", "bad value \"1\" for metrics: expected "
+	    "yes or no");
+	bad_line(c, "metrics_interval = 2s", "bad value \"2s\" for "
+	    "metrics_interval");
+	bad_line(c, "metrics_dir = node-exporter", "bad value "
+	    "\"node-exporter\" for metrics_dir: expected an absolute path");
 }
 
 /* fleet = redis://HOST:PORT in each of its forms. */
@@ -263,6 +269,11 @@ fleet_keys(void **state)
 	assert_int_equal(c->cfg.fleet_port, 7000);
 	assert_int_equal(load(c, "fleet =\n"), 0);
 	assert_string_equal(c->cfg.fleet_host, "");
+	assert_int_equal(load(c, "metrics = yes\nmetrics_interval = 30s\n"
+	    "metrics_dir = /srv/textfile\n"), 0);
+	assert_int_equal(c->cfg.metrics, 1);
+	assert_int_equal(c->cfg.metrics_interval, 30);
+	assert_string_equal(c->cfg.metrics_dir, "/srv/textfile");
 	assert_false(config_fleet_name_ok(""));
 	assert_false(config_fleet_name_ok("a/b"));
 	assert_true(config_fleet_name_ok("A_b-9.c"));
@@ -541,7 +552,7 @@ shipped_file_matches_defaults(void **state)
 	    "report_group", "report_rate", "resolve_interval",
 	    "resolve_keep", "trust_factor", "trust_window", "fleet",
 	    "fleet_password_file", "fleet_name", "fleet_accept",
-	    "fleet_rate" };
+	    "fleet_rate", "metrics", "metrics_interval", "metrics_dir" };
 	struct cfix *c = *state;
 	struct ab_config def;
 	char path[600], line[512], text[8192] = "";

@@ -1166,6 +1166,79 @@ hourly_figures(void **state)
 	assert_int_equal(n[0], 0);
 }
 
+struct totals {
+	uint64_t v[5][4];	/* kind x (sshd, auto, manual, other) */
+};
+
+static int
+totals_cb(const char *name, int kind, uint64_t total, void *arg)
+{
+	struct totals *t = arg;
+	int i = strcmp(name, "sshd") == 0 ? 0 : strcmp(name, "auto") == 0 ?
+	    1 : strcmp(name, "manual") == 0 ? 2 : 3;
+
+	t->v[kind][i] += total;
+	return 0;
+}
+
+static struct totals
+totals(struct ab_store *st)
+{
+	struct totals t;
+	int k;
+
+	memset(&t, 0, sizeof(t));
+	for (k = AB_TOTAL_FAILED; k <= AB_TOTAL_UNBANS; k++)
+		assert_int_equal(store_totals(st, k, totals_cb, &t), 0);
+	return t;
+}
+
+/* The totals of metrics and status: refusals per service, bans made and
+ * lifted per origin (a ban lengthened or made again is not a new one). */
+static void
+origin_and_refusal_totals(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *st;
+	struct ab_decision d;
+	struct ab_addr h, net;
+	struct ab_ban b;
+	struct totals t;
+	int i;
+
+	f->cfg.maxretry = 3;
+	st = fixture_store(f);
+	assert_int_equal(addr_parse("203.0.113.61", &h), 0);
+	assert_int_equal(addr_parse_prefix("198.51.100.0/24", 0, &net), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(policy_fail(st, &h, "sshd", now_s() * NS + i,
+		    &d), 0);
+	assert_int_equal(d.verdict, AB_REFUSE);	/* banned at the 3rd */
+	assert_int_equal(store_refusal(st, "sshd"), 0);
+	assert_int_equal(store_refusal(st, "sshd"), 0);
+	assert_int_equal(policy_ban_manual(st, &net, 600, 0, now_s(), &b), 0);
+	assert_int_equal(policy_ban_manual(st, &net, 900, 0, now_s(), &b), 0);
+	t = totals(st);
+	assert_int_equal(t.v[AB_TOTAL_FAILED][0], 3);
+	assert_int_equal(t.v[AB_TOTAL_BANNED][0], 1);
+	assert_int_equal(t.v[AB_TOTAL_REFUSED][0], 2);
+	assert_int_equal(t.v[AB_TOTAL_BANS][1], 1);
+	assert_int_equal(t.v[AB_TOTAL_BANS][2], 1);	/* made once */
+	assert_int_equal(t.v[AB_TOTAL_UNBANS][1] + t.v[AB_TOTAL_UNBANS][2], 0);
+	/* The admin bans the auto-banned host by hand: a manual ban made;
+	 * then lifts it and the /24. */
+	assert_int_equal(policy_ban_manual(st, &h, 600, 0, now_s(), &b), 0);
+	assert_int_equal(policy_unban(st, &h, now_s()), 1);
+	assert_int_equal(policy_unban(st, &net, now_s()), 1);
+	assert_int_equal(policy_unban(st, &net, now_s()), 0);
+	t = totals(st);
+	assert_int_equal(t.v[AB_TOTAL_BANS][1], 1);
+	assert_int_equal(t.v[AB_TOTAL_BANS][2], 2);
+	assert_int_equal(t.v[AB_TOTAL_UNBANS][1], 0);
+	assert_int_equal(t.v[AB_TOTAL_UNBANS][2], 2);
+	assert_int_equal(t.v[AB_TOTAL_BANS][3] + t.v[AB_TOTAL_UNBANS][3], 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, \
     fixture_teardown)
 
@@ -1193,6 +1266,7 @@ main(void)
 		T(concurrent_threads),
 		T(writers_do_not_starve),
 		T(hourly_figures),
+		T(origin_and_refusal_totals),
 #ifndef __SANITIZE_ADDRESS__
 		T(address_space_limit),
 #endif

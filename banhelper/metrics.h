@@ -1,0 +1,33 @@
+/*
+ * metrics.h - Prometheus' text format for banhelper stats --prometheus and
+ * for the daemon's metrics = yes (metrics.c).
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stdio.h>
+
+#include "bh.h"
+
+struct fw;
+
+/* What the daemon says of itself. */
+struct metrics_daemon {
+	int running;
+	int64_t last_sync;
+	struct bh_syncs syncs;
+};
+
+/* Print every metric; fw may be NULL (no kernel figures).  BH_OK or
+ * BH_ERR (logged). */
+int metrics_print(struct bh *bh, struct ab_store *st, struct fw *fw,
+    const struct metrics_daemon *dm, FILE *out);
+
+/* The same into path, whole or not at all (renamed over it). */
+int metrics_write(struct bh *bh, struct ab_store *st, struct fw *fw,
+    const struct metrics_daemon *dm, const char *path);
+
+/* As root: metrics_dir/autoban.prom links to runtime_dir's (metrics.c). */
+void metrics_link(const struct ab_config *cfg, const struct ab_log *log);
+
+#endif
