@@ -150,6 +150,26 @@ f = {m.name: m for m in text_string_to_metric_families(open(sys.argv[1]).read())
 print(f["autoban_daemon_up"].samples[0].value,
       f["autoban_bans_active"].type)' "$T/autoban.prom")" "1.0 gauge" \
     "read through the link, it parses and says the daemon is up"
+# Debian's node_exporter, as an unprivileged user like its own, scrapes it.
+chmod o+x "$AB_DIR"
+$N setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    /usr/bin/prometheus-node-exporter --web.listen-address=127.0.0.1:9100 \
+    --collector.disable-defaults --collector.textfile \
+    --collector.textfile.directory="$T" >>"$AB_DIR/node-exporter.log" 2>&1 &
+AB_PIDS+=("$!")
+scrape() {
+	$N /usr/bin/python3 -c '
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+t = urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=5).read()
+v = {s.name: s.value for f in text_string_to_metric_families(t.decode())
+     for s in f.samples if not s.labels or s.name == "autoban_build_info"}
+print(v["node_textfile_scrape_error"], v["autoban_daemon_up"],
+      v["autoban_build_info"])' 2>/dev/null
+}
+wait_for 10 scrape >/dev/null
+tap_is "$(scrape)" "0.0 1.0 1.0" \
+    "Debian's node_exporter, as an unprivileged user, serves them through the link"
 bh ban 198.51.100.77 >/dev/null
 manual() {
 	awk '$1 == "autoban_bans_total{origin=\"manual\"}" {print $2}' "$P"
