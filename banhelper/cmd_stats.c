@@ -25,6 +25,7 @@ prometheus(struct bh *bh)
 	struct metrics_daemon dm;
 	struct ab_store *st = NULL;
 	struct fw *fw = NULL;
+	struct fw_check chk, *have = NULL;
 	char ep[AB_PATH_MAX * 4 + 8];
 	long pid;
 	int rc;
@@ -41,10 +42,11 @@ prometheus(struct bh *bh)
 	    &dm.syncs);
 	if ((rc = bh_open_store(bh, &st)) != 0)
 		return rc;
-	if (bh_have_net_admin() && fw_open(&fw, &bh->cfg, &bh->log) != 0)
-		fw = NULL;
-	rc = bh->output != NULL ? metrics_write(bh, st, fw, &dm, bh->output) :
-	    metrics_print(bh, st, fw, &dm, stdout);
+	if (bh_have_net_admin() && fw_open(&fw, &bh->cfg, &bh->log) == 0 &&
+	    fw_check(fw, st, (int64_t)time(NULL), &chk) == 0)
+		have = &chk;
+	rc = bh->output != NULL ? metrics_write(bh, st, have, &dm,
+	    bh->output) : metrics_print(bh, st, have, &dm, stdout);
 	if (rc == BH_OK && bh->output == NULL && fflush(stdout) != 0)
 		rc = BH_ERR;
 	fw_close(fw);

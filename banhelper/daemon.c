@@ -552,10 +552,28 @@ static void
 metrics_turn(struct daemon *d, int running)
 {
 	struct metrics_daemon dm;
+	struct fw_check chk, *have = NULL;
 	char path[AB_PATH_MAX + 32];
+	int64_t t0 = mono_us();
+	uint32_t g;
+	int rc;
 
 	if (!d->bh->cfg.metrics || d->st == NULL)
 		return;
+	/*
+	 * The kernel unmoved since it was last ours holds what we put: only
+	 * the store is read (listing the kernel's elements takes a second at
+	 * 100 000 bans, the daemon's main thread must not).  Moved by someone
+	 * else: looked at, as the tick would.
+	 */
+	if (d->fw != NULL) {
+		if (d->gen_known && d->fw->ops->generation(d->fw, &g) == 0 &&
+		    g == d->gen)
+			rc = fw_check_known(d->fw, d->st, now_s(), &chk);
+		else
+			rc = fw_check(d->fw, d->st, now_s(), &chk);
+		have = rc == 0 ? &chk : NULL;
+	}
 	d->next_metrics = mono_ms() + d->bh->cfg.metrics_interval * 1000;
 	memset(&dm, 0, sizeof(dm));
 	dm.running = running;
@@ -563,7 +581,9 @@ metrics_turn(struct daemon *d, int running)
 	dm.syncs = d->syncs;
 	snprintf(path, sizeof(path), "%s/%s", d->bh->cfg.runtime_dir,
 	    AB_METRICS_FILE);
-	metrics_write(d->bh, d->st, d->fw, &dm, path);
+	if (metrics_write(d->bh, d->st, have, &dm, path) == BH_OK)
+		ab_logf(&d->bh->log, LOG_DEBUG, "metrics written in %lld ms",
+		    (long long)(mono_us() - t0) / 1000);
 }
 
 /* Milliseconds until the next tick, as poll() takes them. */

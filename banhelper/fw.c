@@ -374,8 +374,9 @@ unit_range(const struct fw_ban *b, struct fw_range *r)
 	r->timeout = b->timeout;
 }
 
-int
-fw_check(struct fw *fw, struct ab_store *st, int64_t now, struct fw_check *out)
+static int
+check(struct fw *fw, struct ab_store *st, int64_t now, int list,
+    struct fw_check *out)
 {
 	struct collect c;
 	struct fw_range *want = NULL, *have = NULL, *part = NULL;
@@ -409,6 +410,12 @@ fw_check(struct fw *fw, struct ab_store *st, int64_t now, struct fw_check *out)
 		free(part);
 		part = NULL;
 	}
+	if (!list) {
+		out->present = 1;
+		out->want = out->have = nw;
+		rc = 0;
+		goto out;
+	}
 	if ((rc = fw->ops->present(fw)) < 0)
 		goto out;
 	out->present = rc;
@@ -440,4 +447,17 @@ out:
 	free(have);
 	collect_free(&c);
 	return rc;
+}
+
+int
+fw_check(struct fw *fw, struct ab_store *st, int64_t now, struct fw_check *out)
+{
+	return check(fw, st, now, 1, out);
+}
+
+int
+fw_check_known(struct fw *fw, struct ab_store *st, int64_t now,
+    struct fw_check *out)
+{
+	return check(fw, st, now, 0, out);
 }

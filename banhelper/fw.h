@@ -116,6 +116,14 @@ struct fw_check {
 int fw_check(struct fw *fw, struct ab_store *st, int64_t now,
     struct fw_check *out);
 
+/*
+ * The same without listing the kernel (listing 100 000 elements takes a
+ * second): for a caller that knows the kernel holds what it last put there
+ * (the daemon, its generation unmoved).  out->have is out->want.
+ */
+int fw_check_known(struct fw *fw, struct ab_store *st, int64_t now,
+    struct fw_check *out);
+
 /* ---- fw_partition.c: pure, no kernel ------------------------------------ */
 
 /*

@@ -124,7 +124,7 @@ syncs(FILE *out, const struct bh_syncs *s)
 }
 
 int
-metrics_print(struct bh *bh, struct ab_store *st, struct fw *fw,
+metrics_print(struct bh *bh, struct ab_store *st, const struct fw_check *chk,
     const struct metrics_daemon *dm, FILE *out)
 {
 	struct active act = { &bh->cfg, (int64_t)time(NULL), { { 0 } } };
@@ -132,9 +132,8 @@ metrics_print(struct bh *bh, struct ab_store *st, struct fw *fw,
 	struct ab_service_stat *svc = NULL;
 	struct ab_store_stat ss;
 	struct fleet_state fs;
-	struct fw_check chk;
 	size_t nsvc = 0;
-	int rc, o, f, have_fw = 0;
+	int rc, o, f;
 
 	if ((rc = store_stat(st, &ss)) != 0 ||
 	    (rc = store_ban_foreach(st, active_cb, &act)) != 0 ||
@@ -145,9 +144,6 @@ metrics_print(struct bh *bh, struct ab_store *st, struct fw *fw,
 		    ab_strerror(rc));
 		return BH_ERR;
 	}
-	memset(&chk, 0, sizeof(chk));
-	if (fw != NULL)
-		have_fw = fw_check(fw, st, act.now, &chk) == 0;
 
 	head(out, "autoban_build_info", "gauge",
 	    "autoban's version (always 1).");
@@ -190,14 +186,14 @@ metrics_print(struct bh *bh, struct ab_store *st, struct fw *fw,
 	head(out, "autoban_store_bytes", "gauge", "Size of each store's file.");
 	sample(out, "autoban_store_bytes", "store", "bans", ss.bans.bytes);
 	sample(out, "autoban_store_bytes", "store", "counts", ss.counts.bytes);
-	if (have_fw) {
+	if (chk != NULL) {
 		head(out, "autoban_kernel_elements", "gauge", "Elements in the "
 		    "firewall's sets.");
-		fprintf(out, "autoban_kernel_elements %zu\n", chk.have);
+		fprintf(out, "autoban_kernel_elements %zu\n", chk->have);
 		head(out, "autoban_kernel_in_sync", "gauge", "1 if the kernel "
 		    "holds exactly the store's active bans.");
-		fprintf(out, "autoban_kernel_in_sync %d\n", chk.present &&
-		    chk.missing == 0 && chk.extra == 0);
+		fprintf(out, "autoban_kernel_in_sync %d\n", chk->present &&
+		    chk->missing == 0 && chk->extra == 0);
 	}
 	head(out, "autoban_daemon_up", "gauge",
 	    "1 if banhelper run is running.");
@@ -266,7 +262,7 @@ write_whole(const char *path, const char *text, size_t len)
 }
 
 int
-metrics_write(struct bh *bh, struct ab_store *st, struct fw *fw,
+metrics_write(struct bh *bh, struct ab_store *st, const struct fw_check *chk,
     const struct metrics_daemon *dm, const char *path)
 {
 	char *text = NULL, ep[AB_PATH_MAX * 4 + 8];
@@ -276,7 +272,7 @@ metrics_write(struct bh *bh, struct ab_store *st, struct fw *fw,
 
 	if (mem == NULL)
 		return BH_ERR;
-	rc = metrics_print(bh, st, fw, dm, mem);
+	rc = metrics_print(bh, st, chk, dm, mem);
 	if (fclose(mem) != 0)
 		rc = BH_ERR;
 	if (rc == BH_OK && (rc = write_whole(path, text, len)) != 0) {

@@ -177,6 +177,9 @@ manual() {
 manual_is() { [ "$(manual)" = "$1" ]; }
 tap_ok "$(wait_for 15 manual_is 4; echo $?)" \
     "within metrics_interval, a new ban is in the file (bans_total manual $(manual))"
+kfig() { grep -E '^autoban_kernel_(elements|in_sync) ' "$@"; }
+tap_is "$(kfig "$P")" "$(bh stats --prometheus | kfig)" \
+    "the daemon's kernel figures (from what it put there) are those of a look at the kernel"
 tap_is "$(ls -A "$AB_DIR/run" | grep -c '\.tmp\.')" 0 \
     "no half-written file is left beside it"
 daemon_stop
