@@ -39,3 +39,12 @@ trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian enables these daemons for the next boot: not on our account
+# (the tests run their own, in namespaces).
+for p in "${missing[@]}"; do
+	case $p in fail2ban|sshguard)
+		if command -v systemctl >/dev/null; then
+			systemctl disable --quiet "$p" 2>/dev/null || true
+		fi ;;
+	esac
+done
