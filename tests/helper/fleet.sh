@@ -150,6 +150,17 @@ wait_for 3 nowhere 203.0.113.50 A B C
 tap_ok $? "an unban on C lifts it everywhere, on B (whose ban it was) too"
 tap_is "$(rcli EXISTS autoban:ban:203.0.113.50)" 0 \
     "and takes it out of the current set"
+# The totals by origin in each server's metrics: a ban counts as made
+# where it was made, as "fleet" where it was taken from another server.
+totals() {	# totals NAME: bans made and lifted by origin, as its metrics say
+	bhs "$1" stats --prometheus | awk '/^autoban_(un)?bans_total\{/ && $2 != 0 {
+	    sub(/^autoban_/, ""); sub(/_total\{origin="/, ":"); sub(/"\}/, "");
+	    printf "%s ", $0 }'
+}
+tap_is "$(totals B)" "bans:manual 1 bans:fleet 1 unbans:manual 1 " \
+    "B's metrics: its own manual ban made and lifted, A's ban taken from the fleet"
+tap_is "$(totals C)" "bans:fleet 2 unbans:fleet 1 " \
+    "C's: both taken from the fleet, and the one it lifted"
 
 # --- allowlisted here: never banned by the fleet -------------------------------
 bhs A ban 203.0.113.66 >/dev/null
