@@ -98,6 +98,18 @@ per_service(FILE *out, const char *name, const char *type, const char *help,
 		    svc[i].banned_total : svc[i].refused_total);
 }
 
+/* One counter with a sample per origin. */
+static void
+per_origin(FILE *out, const char *name, const char *help,
+    const uint64_t v[NORIGINS])
+{
+	int o;
+
+	head(out, name, "counter", help);
+	for (o = 0; o < NORIGINS; o++)
+		sample(out, name, "origin", origins[o], v[o]);
+}
+
 static void
 syncs(FILE *out, const struct bh_syncs *s)
 {
@@ -160,18 +172,12 @@ metrics_print(struct bh *bh, struct ab_store *st, const struct fw_check *chk,
 	per_service(out, "autoban_service_bans_total", "counter", "Automatic "
 	    "bans made, by the service whose failures made them, since the "
 	    "ban store was made.", svc, nsvc, SVC_BANNED);
-	head(out, "autoban_bans_total", "counter", "Bans made, by origin "
-	    "(auto, manual, trusted: refused at PAM only, fleet: from another "
-	    "server), since the ban store was made.");
-	for (o = 0; o < NORIGINS; o++)
-		sample(out, "autoban_bans_total", "origin", origins[o],
-		    tot[0][o]);
-	head(out, "autoban_unbans_total", "counter", "Bans lifted before "
-	    "their end (banhelper unban, the fleet, a trusted login), by the "
-	    "ban's origin, since the ban store was made.");
-	for (o = 0; o < NORIGINS; o++)
-		sample(out, "autoban_unbans_total", "origin", origins[o],
-		    tot[1][o]);
+	per_origin(out, "autoban_bans_total", "Bans made, by origin (auto, "
+	    "manual, trusted: refused at PAM only, fleet: from another "
+	    "server), since the ban store was made.", tot[0]);
+	per_origin(out, "autoban_unbans_total", "Bans lifted before their "
+	    "end (banhelper unban, the fleet, a trusted login), by the ban's "
+	    "origin, since the ban store was made.", tot[1]);
 	head(out, "autoban_bans_active", "gauge", "Bans in force, by origin "
 	    "and family.");
 	for (o = 0; o < NORIGINS; o++)
