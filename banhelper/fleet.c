@@ -309,30 +309,47 @@ load(struct fleet *f, struct ab_store *st)
 	return 0;
 }
 
-/* Queue (under mu) one change of ours for the publisher. */
+/* Changes of ours gathered without the lock, then queued at once. */
+struct outbuf {
+	struct outev *v;
+	size_t n, cap;
+	int oom;
+};
+
+/* One room more in b, or NULL (b->oom set). */
+static struct outev *
+out_room(struct outbuf *b)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct outev *v = reallocarray(b->v, cap, sizeof(*v));
+
+		if (v == NULL) {
+			b->oom = 1;
+			return NULL;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	memset(&b->v[b->n], 0, sizeof(b->v[0]));
+	return &b->v[b->n];
+}
+
+/* One change of ours for the publisher, into b. */
 static void
-out_push(struct fleet *f, int op, const struct ab_ban *rec,
+out_push(struct fleet *f, struct outbuf *b, int op, const struct ab_ban *rec,
     const struct ab_addr *p, const char *owner, uint64_t tag)
 {
 	struct fleet_event ev;
 	struct outev *o;
 	char ps[AB_ADDRSTRLEN];
 
-	if (f->nout == f->capout) {
-		size_t cap = f->capout ? f->capout * 2 : 16;
-
-		o = reallocarray(f->out, cap, sizeof(*o));
-		if (o == NULL)
-			return;		/* sent again from the last position */
-		f->out = o;
-		f->capout = cap;
-	}
-	o = &f->out[f->nout];
-	memset(o, 0, sizeof(*o));
+	if ((o = out_room(b)) == NULL)
+		return;
 	o->op = op;
 	o->tag = tag;
 	if (op == 0) {
-		f->nout++;
+		b->n++;
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -353,13 +370,14 @@ out_push(struct fleet *f, int op, const struct ab_ban *rec,
 	snprintf(o->key, sizeof(o->key), "%s%s", FLEET_BAN_KEY,
 	    addr_format(p, ps, sizeof(ps)));
 	o->until = ev.until;
-	f->nout++;
+	b->n++;
 }
 
 struct scan {
 	struct fleet *f;
 	int64_t now;
 	size_t n;
+	struct outbuf b;
 };
 
 static int
@@ -374,7 +392,7 @@ scan_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
 
 		omap_set(&f->map, p, w);
 		if (w == SELF) {
-			out_push(f, FLEET_BAN, rec, p, f->self, 0);
+			out_push(f, &s->b, FLEET_BAN, rec, p, f->self, 0);
 			s->n++;
 		}
 		return 0;
@@ -385,7 +403,7 @@ scan_cb(const struct ab_addr *p, const struct ab_ban *rec, void *arg)
 	if (who < 0 || who == LIFTED ||
 	    (rec != NULL && rec->until > 0 && rec->until < s->now))
 		return 0;
-	out_push(f, FLEET_UNBAN, NULL, p, who == SELF ? f->self :
+	out_push(f, &s->b, FLEET_UNBAN, NULL, p, who == SELF ? f->self :
 	    f->map.name[who], 0);
 	s->n++;
 	return 0;
@@ -398,52 +416,62 @@ full_cb(const struct ab_ban *rec, void *arg)
 
 	if (rec->from[0] == '\0' && rec->origin != AB_ORIGIN_TRUSTED &&
 	    policy_kernel_end(s->f->cfg, rec, s->now) > 0) {
-		out_push(s->f, FLEET_BAN, rec, &rec->prefix, s->f->self, 0);
+		out_push(s->f, &s->b, FLEET_BAN, rec, &rec->prefix, s->f->self,
+		    0);
 		s->n++;
 	}
 	return 0;
 }
 
-/* Queue what changed here since f->scan. */
+/*
+ * Queue what changed here since f->scan: read from the store without the
+ * lock (the publisher and the reader wait on it), queued under it at once.
+ * Nothing read is queued when anything failed: the next turn reads again
+ * from the same position.
+ */
 static void
 queue_changes(struct fleet *f, struct ab_store *st)
 {
-	struct scan s = { f, fleet_wall_ms() / 1000, 0 };
+	struct scan s = { f, fleet_wall_ms() / 1000, 0, { NULL, 0, 0, 0 } };
 	struct ab_store_stat ss;
 	uint64_t last = f->scan;
-	int rc, full = 0;
+	struct outev *v;
+	int rc = 0, full;
 
 	pthread_mutex_lock(&f->mu);
 	if (f->nout >= OUT_MAX) {
 		pthread_mutex_unlock(&f->mu);
 		return;		/* the publisher is behind: later */
 	}
-	if (f->republish) {
-		f->republish = 0;
+	full = f->republish;
+	f->republish = 0;
+	pthread_mutex_unlock(&f->mu);
+	if (!full && (rc = store_changes(st, f->scan, &last, scan_cb, &s)) ==
+	    AB_ENOTFOUND) {
 		full = 1;
+		rc = 0;
 	}
-	if (!full) {
-		rc = store_changes(st, f->scan, &last, scan_cb, &s);
-		if (rc == AB_ENOTFOUND)
-			full = 1;
-		else if (rc != 0) {
-			pthread_mutex_unlock(&f->mu);
-			return;
-		}
-	}
-	if (full && store_stat(st, &ss) == 0) {
+	if (full && rc == 0 && (rc = store_stat(st, &ss)) == 0) {
 		last = ss.last_change;
-		if (store_ban_foreach(st, full_cb, &s) != 0) {
-			pthread_mutex_unlock(&f->mu);
-			return;
-		}
+		rc = store_ban_foreach(st, full_cb, &s);
 	}
-	if (last != f->scan) {
-		out_push(f, 0, NULL, NULL, NULL, last);
+	if (rc == 0 && last != f->scan)
+		out_push(f, &s.b, 0, NULL, NULL, NULL, last);
+	pthread_mutex_lock(&f->mu);
+	if (rc != 0 || s.b.oom) {
+		f->republish |= full;
+	} else if (s.b.n > 0 && (v = reallocarray(f->out, f->nout + s.b.n,
+	    sizeof(*v))) != NULL) {
+		f->out = v;
+		memcpy(f->out + f->nout, s.b.v, s.b.n * sizeof(*v));
+		f->nout += s.b.n;
 		f->scan = last;
 		pthread_cond_broadcast(&f->cv);
+	} else if (s.b.n > 0) {
+		f->republish |= full;
 	}
 	pthread_mutex_unlock(&f->mu);
+	free(s.b.v);
 }
 
 /* At most 20 refusals said per 10 s, so a flood of them floods no log. */

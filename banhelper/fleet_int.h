@@ -67,7 +67,7 @@ struct fleet {
 	struct inev *in;
 	size_t nin, capin;
 	struct outev *out;
-	size_t nout, capout;
+	size_t nout;
 	uint64_t tag_sent;
 	int tag_new, republish;
 	char last[FLEET_ID_MAX];	/* the reader's position */
