@@ -23,6 +23,9 @@ devlog_mount() {
 		mount --bind "$stash/shm" /dev/shm
 	fi
 	ln -s /proc/self/fd /dev/fd
+	# The binds stand on their own: the stash goes (no empty directory
+	# is left behind in the host's /tmp).
+	umount "$stash" && rmdir "$stash"
 	rm -f "$log.ready"
 	python3 "$here/syslog-sink.py" /dev/log "$log" &
 	DEVLOG_SINK=$!
