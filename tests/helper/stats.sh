@@ -177,6 +177,13 @@ manual() {
 manual_is() { [ "$(manual)" = "$1" ]; }
 tap_ok "$(wait_for 15 manual_is 4; echo $?)" \
     "within metrics_interval, a new ban is in the file (bans_total manual $(manual))"
+# runtime_dir is 0711 now: the module still counts and bans there.
+attack 203.0.113.23 4
+auto_is() {
+	[ "$(awk '$1 == "autoban_bans_total{origin=\"auto\"}" {print $2}' "$P")" = "$1" ]
+}
+tap_ok "$(wait_for 15 auto_is 2; echo $?)" \
+    "with runtime_dir opened to node_exporter, the module still bans (auto bans 2 in the file)"
 kfig() { grep -E '^autoban_kernel_(elements|in_sync) ' "$@"; }
 tap_is "$(kfig "$P")" "$(bh stats --prometheus | kfig)" \
     "the daemon's kernel figures (from what it put there) are those of a look at the kernel"
