@@ -353,10 +353,6 @@ store_ban_get(struct ab_store *st, const struct ab_addr *prefix,
 	return rc;
 }
 
-/*
- * Write rec (act AB_WRITE) or delete the record (AB_DELETE) at prefix,
- * whose stored value was old (NULL: absent) decoding to prev (found).
- */
 /* The name a ban's origin has in the totals (and in metrics). */
 static const char *
 origin_of(const struct ab_ban *b)
@@ -388,6 +384,10 @@ origin_totals(struct db *db, const struct ab_ban *prev,
 	return 0;
 }
 
+/*
+ * Write rec (act AB_WRITE) or delete the record (AB_DELETE) at prefix,
+ * whose stored value was old (NULL: absent) decoding to prev (found).
+ */
 static int
 ban_put(struct db *db, const struct ab_addr *prefix, const MDB_val *old,
     const struct ab_ban *prev, int found, struct ab_ban *rec, int act)
