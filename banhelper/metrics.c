@@ -316,6 +316,11 @@ metrics_link(const struct ab_config *cfg, const struct ab_log *log)
 		    "to node_exporter: %s", strerror(errno));
 	snprintf(target, sizeof(target), "%s/%s", cfg->runtime_dir,
 	    AB_METRICS_FILE);
+	if (strcmp(cfg->metrics_dir, cfg->runtime_dir) == 0) {
+		ab_logf(log, LOG_NOTICE, "metrics: metrics_dir is runtime_dir: "
+		    "%s is written there, no link is made", target);
+		return;
+	}
 	dfd = open(cfg->metrics_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (dfd < 0) {

@@ -192,4 +192,13 @@ tap_is "$(ls -A "$AB_DIR/run" | grep -c '\.tmp\.')" 0 \
 daemon_stop
 tap_is "$(grep '^autoban_daemon_up' "$P")" "autoban_daemon_up 0" \
     "a stopped daemon's last write says it is down"
+# metrics_dir = runtime_dir: the file is written there, never a link to
+# itself.
+conf_write "$C" "metrics = yes" "metrics_dir = $AB_DIR/run"
+daemon_start "$NS" "$C"
+wait_for 5 grep -q '^autoban_daemon_up 1' "$P"
+tap_ok "$([ -f "$P" ] && [ ! -L "$P" ] && grep -q "no link is made" \
+    "$AB_DIR/daemon.log"; echo $?)" \
+    "metrics_dir = runtime_dir: the file is written there, and no link is made"
+daemon_stop
 tap_done
