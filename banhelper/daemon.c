@@ -562,9 +562,9 @@ metrics_turn(struct daemon *d, int running)
 		return;
 	/*
 	 * The kernel unmoved since it was last ours holds what we put: only
-	 * the store is read (listing the kernel's elements takes a second at
-	 * 100 000 bans, the daemon's main thread must not).  Moved by someone
-	 * else: looked at, as the tick would.
+	 * the store is read (listing the kernel costs as much as its
+	 * elements, and bans wait while the main thread lists).  Moved by
+	 * someone else: looked at, as the tick would.
 	 */
 	if (d->fw != NULL) {
 		if (d->gen_known && d->fw->ops->generation(d->fw, &g) == 0 &&

@@ -117,9 +117,9 @@ int fw_check(struct fw *fw, struct ab_store *st, int64_t now,
     struct fw_check *out);
 
 /*
- * The same without listing the kernel (listing 100 000 elements takes a
- * second): for a caller that knows the kernel holds what it last put there
- * (the daemon, its generation unmoved).  out->have is out->want.
+ * The same without listing the kernel (a listing costs as much as the
+ * elements): for a caller that knows the kernel holds what it last put
+ * there (the daemon, its generation unmoved).  out->have is out->want.
  */
 int fw_check_known(struct fw *fw, struct ab_store *st, int64_t now,
     struct fw_check *out);
