@@ -737,6 +737,7 @@ out:
 		close(d.sockfd);
 	}
 	report_srv_close(d.rs);
+	resolver_free(d.res);
 	fleet_stop(d.fl);
 	if (d.pidfd >= 0)
 		close(d.pidfd);

@@ -230,3 +230,13 @@ resolver_drain(struct resolver *r)
 		while (read(r->pipefd[0], buf, sizeof(buf)) > 0)
 			;
 }
+
+void
+resolver_free(struct resolver *r)
+{
+	if (r == NULL || atomic_load(&r->busy) != 0)
+		return;
+	close(r->pipefd[0]);
+	close(r->pipefd[1]);
+	free(r);
+}

@@ -20,4 +20,8 @@ void resolver_start(struct resolver *r, const struct ab_config *cfg);
 /* Empty the fd after it polled readable. */
 void resolver_drain(struct resolver *r);
 
+/* Free r, unless a round still runs: its detached thread uses r until it
+ * clears busy, its last touch, so r is then left to the exit. */
+void resolver_free(struct resolver *r);
+
 #endif
