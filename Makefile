@@ -65,7 +65,8 @@ HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/report.c \
 	  banhelper/report_srv.c \
 	  banhelper/resolve.c banhelper/cmd_import.c banhelper/authlog.c \
-	  banhelper/f2b.c banhelper/fleet.c banhelper/fleet_link.c \
+	  banhelper/f2b.c banhelper/fleet.c banhelper/fleet_omap.c \
+	  banhelper/fleet_link.c \
 	  banhelper/fleet_event.c \
 	  banhelper/fleet_apply.c \
 	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \

@@ -4,14 +4,11 @@
  * prefixes and services), as text that fits 80 columns or as JSON; and
  * with --prometheus the metrics of metrics.c.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bh.h"
 #include "fw.h"

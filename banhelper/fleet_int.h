@@ -33,7 +33,7 @@ struct outev {
 };
 
 /* prefix -> who owns its ban (name index; SELF; LIFTED by the fleet):
- * the daemon's side only (fleet.c). */
+ * the daemon's side only (fleet.c, fleet_omap.c). */
 #define SELF		0
 #define LIFTED		0xffff
 #define NAMES_MAX	1024
@@ -51,6 +51,16 @@ struct omap {
 	char (*name)[AB_FLEET_NAME_MAX];
 	size_t nname;
 };
+
+/* fleet_omap.c */
+int omap_init(struct omap *m);			/* 0 or -ENOMEM */
+void omap_free(struct omap *m);
+/* The index of a server's name (SELF for ""), LIFTED if none is left. */
+uint16_t oname(struct omap *m, const char *from);
+/* a's owner set to who (an allocation failure leaves it unset). */
+void omap_set(struct omap *m, const struct ab_addr *a, uint16_t who);
+/* Take a's entry out: its owner, or -1 if none. */
+int omap_take(struct omap *m, const struct ab_addr *a);
 
 struct fleet {
 	const struct ab_config *cfg;

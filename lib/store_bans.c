@@ -430,7 +430,8 @@ ban_put(struct db *db, const struct ab_addr *prefix, const MDB_val *old,
 			log_mdb(db, "write", rc);
 		return mdb_to_ab(rc);
 	}
-	if ((rc = meta_svc_add(db, rec->service, rec->svc_delta)) != 0 ||
+	if ((rc = meta_total_add(db, "svc:", rec->service,
+	    rec->svc_delta)) != 0 ||
 	    (rc = meta_hour_add(db, rec->svc_delta)) != 0 ||
 	    (rc = origin_totals(db, found ? prev : NULL, rec)) != 0)
 		return rc;

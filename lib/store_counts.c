@@ -53,7 +53,7 @@ count_update_txn(struct db *db, const struct ab_addr *unit, store_count_fn fn,
 			log_mdb(db, "write", rc);
 		return mdb_to_ab(rc);
 	}
-	if ((rc = meta_svc_add(db, rec.svc_delta_of != NULL ?
+	if ((rc = meta_total_add(db, "svc:", rec.svc_delta_of != NULL ?
 	    rec.svc_delta_of : rec.service, rec.svc_delta)) != 0)
 		return rc;
 	return meta_hour_add(db, rec.svc_delta);

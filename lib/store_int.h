@@ -201,11 +201,9 @@ int file_set_aside(struct ab_store *st, int which);
 
 /* ---- store_maint.c ---- */
 
-/* Add delta to a service's total in the meta table of db's store (a
- * service's failures in the counts store, its bans in the ban store). */
-int meta_svc_add(struct db *db, const char *service, int delta);
 /* A total kept under "KIND:NAME" in db's meta table moved by delta, in
- * db's write transaction (store_maint.c). */
+ * db's write transaction ("svc:" a service's failures in the counts
+ * store, its bans in the ban store; the others: store_maint.c). */
 int meta_total_add(struct db *db, const char *kind, const char *name,
     int delta);
 

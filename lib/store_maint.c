@@ -519,12 +519,6 @@ meta_total_add(struct db *db, const char *kind, const char *name, int delta)
 }
 
 int
-meta_svc_add(struct db *db, const char *service, int delta)
-{
-	return meta_total_add(db, "svc:", service, delta);
-}
-
-int
 store_refusal(struct ab_store *st, const char *service)
 {
 	struct db db;

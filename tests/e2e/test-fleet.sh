@@ -136,25 +136,7 @@ bhp() {		# bhp NAME ARGS: banhelper on server NAME
 	fi
 }
 ns_of() { [ "$1" = A ] && echo "$NS_srv" || echo "${PNS[$1]}"; }
-in_set() {	# in_set NAME ADDR: ADDR is an element of NAME's kernel set
-	ip netns exec "$(ns_of "$1")" nft list set inet autoban v4 2>/dev/null |
-	    grep -qE "(^|[ {,])${2//./\\.}( |,|$)"
-}
-everywhere() {
-	local a=$1 s
-	shift
-	for s in "$@"; do
-		in_set "$s" "$a" || return 1
-	done
-}
-nowhere() {
-	local a=$1 s
-	shift
-	for s in "$@"; do
-		in_set "$s" "$a" && return 1
-	done
-	return 0
-}
+. "$E_TOP/tests/lib/fleet.sh"
 # reach NS SRC DST: a TCP connection from SRC in NS to DST:22 completes.
 reach() {
 	ip netns exec "$1" python3 - "$2" "$3" <<'EOF'
@@ -219,7 +201,7 @@ tap_ok "$(port_open 203.0.113.30; echo $?)" "and A's sshd takes 203.0.113.30 aga
 kill "$REDIS_PID"
 wait "$REDIS_PID" 2>/dev/null
 bhp C ban 203.0.113.31 >/dev/null
-env_wait 3 in_set C 203.0.113.31
+env_wait 3 in_kernel C 203.0.113.31
 tap_ok $? "Redis down: C still bans at once"
 redis_start >/dev/null
 env_wait 15 everywhere 203.0.113.31 A B

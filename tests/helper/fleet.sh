@@ -67,12 +67,9 @@ attack_on() {	# attack_on NAME RHOST N
 	"$AB_BUILD/tests/pamdrive" -c "$AB_DIR/$1/pam.d" -s svc -r "$2" \
 	    -n "$3" >/dev/null
 }
-# Kernel checks by one nft call each, and waits bounded by the clock.
-in_kernel() {
-	ip netns exec "${SNS[$1]}" nft list set inet autoban v4 2>/dev/null |
-	    grep -qE "(^|[ {,])${2//./\\.}( |,|\$)"
-}
-not_in_kernel() { ! in_kernel "$@"; }
+# Kernel checks (tests/lib/fleet.sh), and waits bounded by the clock.
+ns_of() { echo "${SNS[$1]}"; }
+. "$here/../lib/fleet.sh"
 wait_for() {	# wait_for SECONDS CMD...: bounded by time, not by tries
 	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
 	shift
@@ -81,20 +78,6 @@ wait_for() {	# wait_for SECONDS CMD...: bounded by time, not by tries
 		sleep 0.02
 	done
 	"$@" 2>/dev/null
-}
-everywhere() {	# everywhere ADDR NAME...: in every named kernel
-	local a=$1 s
-	shift
-	for s in "$@"; do
-		in_kernel "$s" "$a" || return 1
-	done
-}
-nowhere() {
-	local a=$1 s
-	shift
-	for s in "$@"; do
-		not_in_kernel "$s" "$a" || return 1
-	done
 }
 rcli() { ip netns exec "$RNS" redis-cli -h 198.51.100.1 -a "$PW" \
     --no-auth-warning "$@"; }
