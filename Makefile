@@ -69,7 +69,8 @@ HELPER_SRC = banhelper/main.c banhelper/common.c banhelper/targets.c \
 	  banhelper/fleet_link.c \
 	  banhelper/fleet_event.c \
 	  banhelper/fleet_apply.c \
-	  banhelper/daemon.c banhelper/repair.c banhelper/privs.c \
+	  banhelper/daemon.c banhelper/runfiles.c banhelper/repair.c \
+	  banhelper/privs.c \
 	  banhelper/privops.c \
 	  banhelper/fw.c banhelper/fw_partition.c banhelper/fw_nft.c \
 	  banhelper/fw_nl.c banhelper/fw_ipset.c

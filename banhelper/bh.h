@@ -66,33 +66,6 @@ void bh_print_json(json_t *j);
 /* "2026-11-24 19:26:18" in local time, "-" for 0. */
 char *bh_fmt_time(int64_t t, char *buf, size_t len);
 
-/*
- * The daemon's syncs since it started: those that changed the kernel or
- * failed, and how long each took from the daemon's wake-up to the kernel
- * holding the change (histogram buckets of up to bh_sync_le[i] seconds).
- */
-#define BH_SYNC_BUCKETS	8
-struct bh_syncs {
-	uint64_t ok, failed;
-	uint64_t sum_us;
-	uint64_t le[BH_SYNC_BUCKETS];	/* cumulative, as Prometheus' */
-};
-extern const double bh_sync_le[BH_SYNC_BUCKETS];
-
-/* One sync counted (ok or failed), us microseconds long. */
-void bh_sync_note(struct bh_syncs *s, int ok, int64_t us);
-
-/*
- * The daemon's pid file: is it running, its pid, its last sync, and (if
- * syncs is not NULL) its syncs.
- */
-int bh_daemon_state(const struct ab_config *cfg, long *pid, int64_t *last,
-    struct bh_syncs *syncs);
-
-/* Print "pid last syncs..." as the pid file holds them into buf. */
-int bh_daemon_line(char *buf, size_t len, int64_t last,
-    const struct bh_syncs *s);
-
 /* A growing text buffer for backend commands; oom is sticky. */
 struct sbuf {
 	char *p;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bh.h"
+#include "runfiles.h"
 #include "fleet.h"
 #include "fw.h"
 #include "privs.h"

@@ -5,13 +5,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/file.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,95 +139,6 @@ bh_fmt_time(int64_t t, char *buf, size_t len)
 	else
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 	return buf;
-}
-
-const double bh_sync_le[BH_SYNC_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01,
-    0.025, 0.1, 1, 10 };
-
-void
-bh_sync_note(struct bh_syncs *s, int ok, int64_t us)
-{
-	int i;
-
-	if (us < 0)
-		us = 0;
-	if (ok)
-		s->ok++;
-	else
-		s->failed++;
-	s->sum_us += (uint64_t)us;
-	for (i = 0; i < BH_SYNC_BUCKETS; i++)
-		if ((double)us <= bh_sync_le[i] * 1e6)
-			s->le[i]++;
-}
-
-int
-bh_daemon_line(char *buf, size_t len, int64_t last, const struct bh_syncs *s)
-{
-	int n = snprintf(buf, len, "%ld %lld %llu %llu %llu", (long)getpid(),
-	    (long long)last, (unsigned long long)s->ok,
-	    (unsigned long long)s->failed, (unsigned long long)s->sum_us);
-	int i;
-
-	for (i = 0; i < BH_SYNC_BUCKETS && n > 0 && (size_t)n < len; i++)
-		n += snprintf(buf + n, len - (size_t)n, " %llu",
-		    (unsigned long long)s->le[i]);
-	if (n > 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, "\n");
-	return n > 0 && (size_t)n < len ? n : -1;
-}
-
-/* Is the daemon running?  Its pid file is locked while it runs. */
-int
-bh_daemon_state(const struct ab_config *cfg, long *pid, int64_t *last,
-    struct bh_syncs *syncs)
-{
-	char path[AB_PATH_MAX + 32], buf[512], *p, *end;
-	unsigned long long v[3 + BH_SYNC_BUCKETS];
-	ssize_t n;
-	int fd, running, i;
-
-	*pid = 0;
-	*last = 0;
-	if (syncs != NULL)
-		memset(syncs, 0, sizeof(*syncs));
-	snprintf(path, sizeof(path), "%s/%s", cfg->runtime_dir, AB_PID_FILE);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	running = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return running;
-	buf[n] = '\0';
-	{
-		long long l = 0;
-
-		if (sscanf(buf, "%ld %lld", pid, &l) == 2)
-			*last = l;
-	}
-	/* The syncs after them: all or none (an older daemon wrote none). */
-	p = buf + strcspn(buf, " ");
-	p += *p == ' ';
-	p += strcspn(p, " \n");
-	for (i = 0; i < 3 + BH_SYNC_BUCKETS; i++) {
-		if (*p != ' ')
-			break;
-		errno = 0;
-		v[i] = strtoull(p + 1, &end, 10);
-		if (errno != 0 || end == p + 1)
-			break;
-		p = end;
-	}
-	if (syncs != NULL && i == 3 + BH_SYNC_BUCKETS) {
-		syncs->ok = v[0];
-		syncs->failed = v[1];
-		syncs->sum_us = v[2];
-		for (i = 0; i < BH_SYNC_BUCKETS; i++)
-			syncs->le[i] = v[3 + i];
-	}
-	return running;
 }
 
 void

@@ -27,7 +27,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -35,11 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +47,7 @@
 #include "repair.h"
 #include "report_srv.h"
 #include "resolve.h"
+#include "runfiles.h"
 
 #define PRUNE_EVERY_MS	60000
 
@@ -100,92 +97,11 @@ mono_ms(void)
 	return mono_us() / 1000;
 }
 
-/* Take the pid file; 0, or an error if another daemon holds it. */
-static int
-pidfile_take(struct daemon *d, uid_t uid, gid_t gid)
-{
-	char path[AB_PATH_MAX + 32], buf[64];
-	int fd, n;
-
-	snprintf(path, sizeof(path), "%s/%s", d->bh->cfg.runtime_dir,
-	    AB_PID_FILE);
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ab_logf(&d->bh->log, LOG_ERR, "cannot open %s: %s", path,
-		    strerror(errno));
-		return -errno;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		n = (int)read(fd, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, " \n")] = '\0';
-		ab_logf(&d->bh->log, LOG_ERR, "another banhelper runs already "
-		    "(pid %s): refusing to start", buf[0] ? buf : "?");
-		close(fd);
-		return -EEXIST;
-	}
-	if (fchown(fd, uid, gid) != 0) {
-		ab_logf(&d->bh->log, LOG_ERR, "cannot give %s to uid %u: %s",
-		    path, (unsigned)uid, strerror(errno));
-		close(fd);
-		return -errno;
-	}
-	d->pidfd = fd;
-	return 0;
-}
-
-/* pid, time of the last sync and the syncs, for banhelper status. */
+/* The pid file's line: for banhelper status and stats. */
 static void
-pidfile_write(struct daemon *d)
+pid_update(struct daemon *d)
 {
-	char buf[512];
-	int n = bh_daemon_line(buf, sizeof(buf), d->last_sync, &d->syncs);
-
-	if (n < 0 || pwrite(d->pidfd, buf, (size_t)n, 0) != n ||
-	    ftruncate(d->pidfd, n) != 0)
-		ab_logf(&d->bh->log, LOG_WARNING, "cannot update the pid file: "
-		    "%s", strerror(errno));
-}
-
-static int
-socket_open(struct daemon *d)
-{
-	struct sockaddr_un sun;
-	struct stat sb;
-	int fd, n;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    d->bh->cfg.runtime_dir, AB_WAKE_SOCK);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-		ab_logf(&d->bh->log, LOG_ERR, "runtime_dir is too long for a "
-		    "socket path");
-		return -ENAMETOOLONG;
-	}
-	/* A stale socket of ours may go; anything else is left alone. */
-	if (lstat(sun.sun_path, &sb) == 0) {
-		if (!S_ISSOCK(sb.st_mode)) {
-			ab_logf(&d->bh->log, LOG_ERR, "%s exists and is not a "
-			    "socket: refusing to replace it", sun.sun_path);
-			return -EEXIST;
-		}
-		unlink(sun.sun_path);
-	}
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* umask 077 (set in cmd_run): only root may send wake-ups. */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		int rc = -errno;
-
-		ab_logf(&d->bh->log, LOG_ERR, "cannot bind %s: %s", sun.sun_path,
-		    strerror(-rc));
-		close(fd);
-		return rc;
-	}
-	d->sockfd = fd;
-	return 0;
+	pidfile_write(d->pidfd, &d->bh->log, d->last_sync, &d->syncs);
 }
 
 /*
@@ -203,8 +119,10 @@ runtime_renew(struct daemon *d)
 	    AB_WAKE_SOCK);
 	if (lstat(path, &sb) == 0)
 		return;		/* still there: runtime_dir is the same */
-	d->pidfd = d->sockfd = -1;
-	if (pidfile_take(d, d->uid, d->gid) != 0 || socket_open(d) != 0) {
+	d->pidfd = pidfile_take(&d->bh->cfg, &d->bh->log, d->uid, d->gid);
+	d->sockfd = d->pidfd < 0 ? -1 : wake_socket_open(&d->bh->cfg,
+	    &d->bh->log);
+	if (d->pidfd < 0 || d->sockfd < 0) {
 		ab_logf(&d->bh->log, LOG_ERR, "cannot make the wake-up socket "
 		    "or pid file anew in %s: new bans wait for the next tick",
 		    d->bh->cfg.runtime_dir);
@@ -317,7 +235,7 @@ sync_full(struct daemon *d, const char *why)
 	if (rc != 0) {
 		ab_logf(&d->bh->log, LOG_ERR, "full sync (%s) failed: %s", why,
 		    ab_strerror(rc));
-		pidfile_write(d);
+		pid_update(d);
 		return rc;
 	}
 	/* A full sync makes the kernel ours: its generation is known. */
@@ -325,7 +243,7 @@ sync_full(struct daemon *d, const char *why)
 	d->seq = ss.last_change;
 	memcpy(d->id, ss.id, sizeof(d->id));
 	d->last_sync = now_s();
-	pidfile_write(d);
+	pid_update(d);
 	ab_logf(&d->bh->log, LOG_INFO, "%s: %zu bans in %s", why, n,
 	    d->fw->ops->name);
 	return 0;
@@ -349,7 +267,7 @@ sync_changes(struct daemon *d)
 	if (d->seq != before) {
 		bh_sync_note(&d->syncs, 1, mono_us() - d->woke_us);
 		d->last_sync = now_s();
-		pidfile_write(d);
+		pid_update(d);
 		gen_after(d, g0, had);
 		ab_logf(&d->bh->log, LOG_DEBUG, "applied changes %llu..%llu",
 		    (unsigned long long)before + 1, (unsigned long long)d->seq);
@@ -454,16 +372,7 @@ tick(struct daemon *d)
 			ab_logf(&d->bh->log, LOG_WARNING, "cannot keep the "
 			    "hourly figures: %s", ab_strerror(rc));
 	}
-	pidfile_write(d);
-}
-
-static void
-drain(int fd)
-{
-	char buf[64];
-
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-		;
+	pid_update(d);
 }
 
 /* SIGHUP: a new configuration, then everything again. */
@@ -624,7 +533,8 @@ cmd_run(struct bh *bh, int argc, char **argv)
 	/* As root: the user's directories, the pid file, the socket. */
 	if (privs_user(&bh->cfg, &uid, &gid, &bh->log) != 0 ||
 	    store_set_owner(&bh->cfg, uid, gid, &bh->log) != 0 ||
-	    pidfile_take(&d, uid, gid) != 0 || socket_open(&d) != 0 ||
+	    (d.pidfd = pidfile_take(&bh->cfg, &bh->log, uid, gid)) < 0 ||
+	    (d.sockfd = wake_socket_open(&bh->cfg, &bh->log)) < 0 ||
 	    report_srv_open(&d.rs, &bh->cfg, &bh->log) != 0 ||
 	    resolver_new(&d.res, &bh->log) != 0 ||
 	    fleet_start(&d.fl, &bh->cfg, &bh->log) != 0 ||
@@ -697,7 +607,7 @@ cmd_run(struct bh *bh, int argc, char **argv)
 		/* A wake-up, or a resolved name that lifted a ban. */
 		if (n > 0 && (pfd[0].revents & POLLIN || pfd[2].revents &
 		    POLLIN)) {
-			drain(d.sockfd);
+			wake_drain(d.sockfd);
 			resolver_drain(d.res);
 			if (open_backends(&d) == 0)
 				sync_changes(&d);

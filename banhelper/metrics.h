@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "bh.h"
+#include "runfiles.h"
 
 struct fw_check;
 
