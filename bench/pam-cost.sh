@@ -53,7 +53,13 @@ while read -r lib; do
 	[ -n "$path" ] && sshd_libs+=("$path")
 done < <(readelf -d /usr/sbin/sshd | awk '/NEEDED/ {gsub(/[][]/, "", $5); print $5}')
 cc -O2 -o "$PDS" "$AB_TOP/tests/pam/pamdrive.c" -Wl,--no-as-needed \
-    "${sshd_libs[@]}" -lpam -lpthread
+    "${sshd_libs[@]}" -lpam -lpthread || { echo "pam-cost: cannot build $PDS" >&2; exit 1; }
+# The floor of any module keeping its state in LMDB: one that links
+# liblmdb.so and does nothing (a scale row, like pam_permit).
+FLOOR=$W/pam_lmdb_floor.so
+cc -O2 -shared -fPIC -fvisibility=hidden -Wl,-z,defs,-z,now -o "$FLOOR" \
+    "$AB_TOP/bench/pam_lmdb_floor.c" -llmdb -lpam ||
+    { echo "pam-cost: cannot build $FLOOR" >&2; exit 1; }
 C=$W/pam.d
 mkdir -p "$C"
 
@@ -91,6 +97,8 @@ EOF
 	# The floor for any second module: one that loads and does nothing.
 	printf 'auth optional pam_permit.so\nauth required pam_deny.so\n' \
 	    >"$C/permit"
+	printf 'auth optional %s\nauth required pam_deny.so\n' "$FLOOR" \
+	    >"$C/lmdb-floor"
 	# Every host counted once already, and bans as a server under attack
 	# has them: one for every ten hosts (at least one, for the row of a
 	# banned host).
@@ -162,17 +170,31 @@ instructions() {
 	cg_count "$1" -1 -c "$C" -s "$2" -u nobody -r "$3"
 }
 
+# cg_memset DRIVER ARGS...: callgrind's count for the run, and of it the
+# instructions in memset (callgrind counts each byte `rep stosb` clears as
+# one instruction: a calloc of recycled heap memory shows there), or
+# nothing (status 124) if it hung
+cg_memset() {
+	bounded valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
+	    "$@" >/dev/null
+	[ $? -eq 124 ] && return 124
+	echo "$(grep -oP 'Collected : \K[0-9]+' "$STDERR_LOG")" \
+	    "$(callgrind_annotate --inclusive=no "$W/cg.out" 2>/dev/null |
+	    awk '/memset/ { gsub(",", "", $1); n += $1 } END { print n + 0 }')"
+}
+
 # warm STACK FIRST: instructions per transaction in a process that has run
 # two already (pamdrive without -E: six transactions minus two, over
-# four), or nothing (status 124) if it hung.  Hosts from FIRST on, which
-# the store has not seen, so each is a counted failure.
+# four), and of them those in memset; or nothing (status 124) if it hung.
+# Hosts from FIRST on, which the store has not seen, so each is a counted
+# failure.
 warm() {
-	local n2 n6
-	n2=$(cg_count "$PD" -c "$C" -s "$1" -u nobody -n 2 -H 4000000000 \
-	    -F "$2") || return
-	n6=$(cg_count "$PD" -c "$C" -s "$1" -u nobody -n 6 -H 4000000000 \
-	    -F "$(($2 + 2))") || return
-	echo $(((n6 - n2) / 4))
+	local n2 m2 n6 m6
+	read -r n2 m2 < <(cg_memset "$PD" -c "$C" -s "$1" -u nobody -n 2 \
+	    -H 4000000000 -F "$2") && [ -n "$n2" ] || return 124
+	read -r n6 m6 < <(cg_memset "$PD" -c "$C" -s "$1" -u nobody -n 6 \
+	    -H 4000000000 -F "$(($2 + 2))") && [ -n "$n6" ] || return 124
+	echo $(((n6 - n2) / 4)) $(((m6 - m2) / 4))
 }
 
 # BENCH_STACKS picks some; "stall" (a module that never returns) is there
@@ -324,16 +346,19 @@ for h in $HOSTS; do
 	    "transaction is a failure counted for a host below maxretry;" \
 	    "autoban-banned is autoban refusing a host it has banned, and" \
 	    "permit (for scale, not a defence) pam_permit.so in front of" \
-	    "pam_deny: a second module that loads and does nothing:" "" \
+	    "pam_deny: a second module that loads and does nothing; lmdb-floor" \
+	    "the same with a module that links liblmdb.so and does nothing" \
+	    "(bench/pam_lmdb_floor.c), the floor of any module keeping its state" \
+	    "in LMDB as Debian ships it:" "" \
 	    "| stack | instructions | ratio to empty | with sshd's libraries | ratio to empty |" \
 	    "| --- | --- | --- | --- | --- |"
 	host=$(host_name $((h - 1)))
 	declare -A ir irs
-	for s in $stacks "autoban-banned" "permit"; do
+	for s in $stacks "autoban-banned" "permit" "lmdb-floor"; do
 		st=$s hs=$host
 		# populate's first ban: 2001:db8:8000:0::/64
 		[ "$s" = autoban-banned ] && st=autoban hs=2001:db8:8000:0::1
-		case " $stacks permit " in *" $st "*) ;; *) continue ;; esac
+		case " $stacks permit lmdb-floor " in *" $st "*) ;; *) continue ;; esac
 		if [ -n "${dead[$st]:-}" ]; then
 			md "| $s | ${dead[$st]} | | | |"
 			continue
@@ -359,17 +384,18 @@ for h in $HOSTS; do
 	    "two, over four; each from a host the store has not seen, so a counted" \
 	    "failure; no fork, exec or library start-up, so the empty stack is" \
 	    "small and ratios are large; what a module adds is the figure):" "" \
-	    "| stack | instructions, warm process | over the empty stack |" \
-	    "| --- | --- | --- |"
+	    "| stack | instructions, warm process | over the empty stack | of them in memset |" \
+	    "| --- | --- | --- | --- |"
 	declare -A wi
-	for s in $stacks permit; do
+	for s in $stacks permit lmdb-floor; do
 		[ -n "${dead[$s]:-}" ] && continue
-		if ! wi[$s]=$(warm "$s" $((3000000000 + h))); then
+		if ! w=$(warm "$s" $((3000000000 + h))); then
 			dead[$s]=$(hung_note "the warm-process run")
-			md "| $s | ${dead[$s]} | |"
+			md "| $s | ${dead[$s]} | | |"
 			continue
 		fi
-		md "| $s | ${wi[$s]} | $([ -n "${wi[empty]:-}" ] && printf '%+d' $((wi[$s] - wi[empty]))) |"
+		wi[$s]=${w% *}
+		md "| $s | ${wi[$s]} | $([ -n "${wi[empty]:-}" ] && printf '%+d' $((wi[$s] - wi[empty]))) | ${w#* } |"
 	done
 	unset wi
 	md ""

@@ -100,13 +100,13 @@ tap_is "$(grep -c "^| stall | hung: callgrind's run had not ended" "$R/stall/pam
     "... and is not run again at that size (instructions, 1 process, 1 process with sshd's libraries)"
 tap_like "$md" "^\| empty \| [0-9]+ \(" "the other stacks are still measured"
 # The callgrind tables come from this run (the one above skips them).
-for s in empty autoban autoban-banned permit; do
+for s in empty autoban autoban-banned permit lmdb-floor; do
 	tap_like "$md" "^\| $s \| [0-9]+ / [0-9]+ \| [0-9.]+ \| [0-9]+ \| [0-9.]+ \|$" \
 	    "pam-cost reports instructions for $s, alone and with sshd's libraries"
 done
-for s in empty autoban permit; do
-	tap_like "$md" "^\| $s \| [0-9]+ \| [+-][0-9]+ \|$" \
-	    "pam-cost reports instructions in a warm process for $s"
+for s in empty autoban permit lmdb-floor; do
+	tap_like "$md" "^\| $s \| [0-9]+ \| [+-][0-9]+ \| [0-9]+ \|$" \
+	    "pam-cost reports instructions in a warm process for $s, and those in memset"
 done
 tap_like "$(awk '$0 == "### 1 host(s), 1 process(es)" {on = 1; next} /^###/ {on = 0} on' "$R/stall/pam-cost.md")" \
     "^\| autoban \|.* \| [1-9][0-9]* \|$" \
