@@ -32,6 +32,7 @@
 
 #include "bh.h"
 #include "report_srv.h"
+#include "runfiles.h"
 
 #define MAX_PEERS	16
 #define MAX_UIDS	32
@@ -80,7 +81,7 @@ report_srv_open(struct report_srv **out, const struct ab_config *cfg,
 	struct sockaddr_un sun;
 	struct stat sb;
 	struct group *gr;
-	int i, n;
+	int i, rc;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -101,26 +102,11 @@ report_srv_open(struct report_srv **out, const struct ab_config *cfg,
 		s->group_set = 1;
 		s->gid = gr->gr_gid;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    cfg->runtime_dir, AB_REPORT_SOCK);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-		ab_logf(log, LOG_ERR, "runtime_dir is too long for a socket "
-		    "path");
+	if ((rc = runtime_sock_addr(cfg, AB_REPORT_SOCK, &sun, log)) != 0) {
 		free(s);
-		return -ENAMETOOLONG;
+		return rc;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", sun.sun_path);
-	if (lstat(s->path, &sb) == 0) {
-		if (!S_ISSOCK(sb.st_mode)) {
-			ab_logf(log, LOG_ERR, "%s exists and is not a socket: "
-			    "refusing to replace it", s->path);
-			free(s);
-			return -EEXIST;
-		}
-		unlink(s->path);
-	}
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&sun,
 	    sizeof(sun)) != 0 || listen(s->fd, 64) != 0) {

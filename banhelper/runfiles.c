@@ -155,37 +155,47 @@ pidfile_write(int fd, const struct ab_log *log, int64_t last,
 }
 
 int
-wake_socket_open(const struct ab_config *cfg, const struct ab_log *log)
+runtime_sock_addr(const struct ab_config *cfg, const char *name,
+    struct sockaddr_un *sun, const struct ab_log *log)
 {
-	struct sockaddr_un sun;
 	struct stat sb;
-	int fd, n;
+	int n;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    cfg->runtime_dir, AB_WAKE_SOCK);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s",
+	    cfg->runtime_dir, name);
+	if (n < 0 || (size_t)n >= sizeof(sun->sun_path)) {
 		ab_logf(log, LOG_ERR, "runtime_dir is too long for a "
 		    "socket path");
 		return -ENAMETOOLONG;
 	}
 	/* A stale socket of ours may go; anything else is left alone. */
-	if (lstat(sun.sun_path, &sb) == 0) {
+	if (lstat(sun->sun_path, &sb) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
 			ab_logf(log, LOG_ERR, "%s exists and is not a "
-			    "socket: refusing to replace it", sun.sun_path);
+			    "socket: refusing to replace it", sun->sun_path);
 			return -EEXIST;
 		}
-		unlink(sun.sun_path);
+		unlink(sun->sun_path);
 	}
+	return 0;
+}
+
+int
+wake_socket_open(const struct ab_config *cfg, const struct ab_log *log)
+{
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	if ((rc = runtime_sock_addr(cfg, AB_WAKE_SOCK, &sun, log)) != 0)
+		return rc;
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* umask 077 (set in cmd_run): only root may send wake-ups. */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		int rc = -errno;
-
+		rc = -errno;
 		ab_logf(log, LOG_ERR, "cannot bind %s: %s", sun.sun_path,
 		    strerror(-rc));
 		close(fd);

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "autoban.h"
 
@@ -42,6 +43,14 @@ int pidfile_take(const struct ab_config *cfg, const struct ab_log *log,
 /* Our pid, the last sync and the syncs written into it. */
 void pidfile_write(int fd, const struct ab_log *log, int64_t last,
     const struct bh_syncs *s);
+
+/*
+ * The address of socket name in runtime_dir, a stale socket there
+ * removed: 0, or -errno (the path is too long, or something that is not
+ * a socket is in the way).  Said why.
+ */
+int runtime_sock_addr(const struct ab_config *cfg, const char *name,
+    struct sockaddr_un *sun, const struct ab_log *log);
 
 /* The wake-up socket bound (a stale one of ours replaced): its fd, or
  * -errno.  Said why. */

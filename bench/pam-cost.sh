@@ -157,9 +157,10 @@ hung_note() {
 
 # cg_count DRIVER ARGS...: callgrind's instruction count for the whole
 # run of DRIVER ARGS, or nothing (status 124) if it hung
+# (its profile kept in CG_OUT if set)
 cg_count() {
-	bounded valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-	    "$@" >/dev/null
+	bounded valgrind --tool=callgrind \
+	    --callgrind-out-file="${CG_OUT:-/dev/null}" "$@" >/dev/null
 	[ $? -eq 124 ] && return 124
 	grep -oP 'Collected : \K[0-9]+' "$STDERR_LOG"
 }
@@ -175,11 +176,9 @@ instructions() {
 # one instruction: a calloc of recycled heap memory shows there), or
 # nothing (status 124) if it hung
 cg_memset() {
-	bounded valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
-	    "$@" >/dev/null
-	[ $? -eq 124 ] && return 124
-	echo "$(grep -oP 'Collected : \K[0-9]+' "$STDERR_LOG")" \
-	    "$(callgrind_annotate --inclusive=no "$W/cg.out" 2>/dev/null |
+	local n
+	n=$(CG_OUT=$W/cg.out cg_count "$@") || return
+	echo "$n" "$(callgrind_annotate --inclusive=no "$W/cg.out" 2>/dev/null |
 	    awk '/memset/ { gsub(",", "", $1); n += $1 } END { print n + 0 }')"
 }
 
@@ -189,12 +188,12 @@ cg_memset() {
 # Hosts from FIRST on, which the store has not seen, so each is a counted
 # failure.
 warm() {
-	local n2 m2 n6 m6
-	read -r n2 m2 < <(cg_memset "$PD" -c "$C" -s "$1" -u nobody -n 2 \
-	    -H 4000000000 -F "$2") && [ -n "$n2" ] || return 124
-	read -r n6 m6 < <(cg_memset "$PD" -c "$C" -s "$1" -u nobody -n 6 \
-	    -H 4000000000 -F "$(($2 + 2))") && [ -n "$n6" ] || return 124
-	echo $(((n6 - n2) / 4)) $(((m6 - m2) / 4))
+	local w2 w6
+	w2=$(cg_memset "$PD" -c "$C" -s "$1" -u nobody -n 2 -H 4000000000 \
+	    -F "$2") || return
+	w6=$(cg_memset "$PD" -c "$C" -s "$1" -u nobody -n 6 -H 4000000000 \
+	    -F "$(($2 + 2))") || return
+	echo $(((${w6% *} - ${w2% *}) / 4)) $(((${w6#* } - ${w2#* }) / 4))
 }
 
 # BENCH_STACKS picks some; "stall" (a module that never returns) is there
